@@ -1,0 +1,126 @@
+// The client core: one connection to a daemon session. It records ops with
+// client-assigned ids, infers every result's metadata locally (the shared
+// rules of kernels/meta), batches records onto the session's stream and
+// waits only at sync points (fetch, synchronize). Both the C++ API
+// (tensord/tensor.h) and the Python package are built on it.
+//
+// Thread-safe: calls may come from several threads; records keep the order
+// in which the calls took the core's lock.
+#ifndef TENSORD_CLIENT_CORE_H_
+#define TENSORD_CLIENT_CORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/core/tensor_meta.h"
+#include "kernels/core/value.h"
+#include "kernels/schema/op_schema.h"
+
+namespace tensord::client {
+
+class Core;
+
+// A failure reported by the daemon (or the connection), surfaced at a sync
+// point. `exception` is the Python exception PyTorch would raise.
+class RemoteError : public std::runtime_error {
+ public:
+  RemoteError(std::string message, std::string op, std::string location,
+              std::string exception, int code);
+  const std::string& op() const { return op_; }
+  const std::string& location() const { return location_; }
+  const std::string& exception() const { return exception_; }
+  int code() const { return code_; }
+
+ private:
+  std::string op_, location_, exception_;
+  int code_;
+};
+
+// A tensor handle. Releasing the last reference releases the daemon's tensor.
+class TensorImpl {
+ public:
+  TensorImpl(std::shared_ptr<Core> core, uint64_t id, TensorMeta meta);
+  ~TensorImpl();
+  TensorImpl(const TensorImpl&) = delete;
+  TensorImpl& operator=(const TensorImpl&) = delete;
+
+  uint64_t id() const { return id_; }
+  // Waits for the daemon when the op that made it had a data-dependent shape.
+  const TensorMeta& meta();
+  const std::shared_ptr<Core>& core() const { return core_; }
+
+ private:
+  friend class Core;
+  std::shared_ptr<Core> core_;
+  uint64_t id_;
+  TensorMeta meta_;
+};
+using TensorPtr = std::shared_ptr<TensorImpl>;
+
+struct FetchedTensor {
+  DType dtype;
+  Shape sizes;
+  std::shared_ptr<std::vector<char>> bytes;  // contiguous row-major
+};
+
+struct DaemonInfo {
+  std::string daemon_version;
+  std::string op_schema_version;
+  std::vector<std::string> devices;  // "cpu", "cuda:0", ...
+  std::vector<std::string> device_names;
+  uint64_t max_chunk_bytes = 0;
+};
+
+struct ConnectOptions {
+  std::string client_name = "tensord-cpp";
+  std::string client_version = "0.1.0";
+  uint32_t protocol_major = 1;  // tests use others to check the refusal
+  int connect_timeout_ms = 10000;
+};
+
+class Core : public std::enable_shared_from_this<Core> {
+ public:
+  // Connects (HOST:PORT or unix:PATH), handshakes and opens a session.
+  // Throws RemoteError when the daemon is unreachable or refuses.
+  static std::shared_ptr<Core> Connect(const std::string& address,
+                                       const ConnectOptions& options = {});
+  ~Core();
+
+  const DaemonInfo& info() const;
+  const std::string& session_id() const;
+
+  // Records `op` with positional `values` (Tensor values index `tensors`).
+  // Returns its results (for in-place ops, the aliased input). Throws
+  // tensord::OpError when the arguments are wrong for the op.
+  std::vector<TensorPtr> Call(const OpSchema& op, std::vector<Value> values,
+                              const std::vector<TensorPtr>& tensors, std::string location);
+  // A tensor from host bytes: inline for small ones, chunked upload else.
+  TensorPtr FromBytes(const void* data, size_t nbytes, DType dtype, const Shape& sizes,
+                      std::string location);
+  // Sync points: throw RemoteError for the first failure not yet raised.
+  FetchedTensor Fetch(const TensorPtr& t);
+  TensorMeta FetchMeta(uint64_t id);
+  void Synchronize();
+  // Sends what is recorded without waiting.
+  void Flush();
+  // Closes the session; later calls throw.
+  void Close();
+
+  // Stats for tests and benchmarks.
+  uint64_t ops_recorded() const;
+  uint64_t batches_sent() const;
+
+ private:
+  friend class TensorImpl;
+  struct Impl;
+  Core();
+  void Release(uint64_t id);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tensord::client
+
+#endif  // TENSORD_CLIENT_CORE_H_

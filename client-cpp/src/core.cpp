@@ -1,0 +1,482 @@
+#include "tensord/core.h"
+
+#include <google/protobuf/arena.h>
+#include <grpcpp/grpcpp.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "kernels/core/error.h"
+#include "kernels/meta/infer.h"
+#include "tensord/v1/runtime.grpc.pb.h"
+
+namespace tensord::client {
+namespace {
+
+constexpr int kFlushOps = 512;              // ops per batch before sending
+constexpr size_t kInlineBytes = 64u << 10;  // from_data inline up to this
+constexpr size_t kMaxQueuedBytes = 64u << 20;
+
+// One message on its way to the writer thread, with the arena it lives in.
+struct Outgoing {
+  std::unique_ptr<google::protobuf::Arena> arena;
+  v1::ClientMessage* msg = nullptr;
+  size_t bytes = 0;
+};
+
+struct PendingFetch {
+  bool done = false;
+  bool meta_only = false;
+  std::optional<v1::OpError> error;
+  FetchedTensor result;
+  uint64_t received = 0;
+};
+
+RemoteError ToRemote(const v1::OpError& e) {
+  return RemoteError(e.message(), e.op(), e.location(),
+                     e.exception().empty() ? "RuntimeError" : e.exception(), e.code());
+}
+
+}  // namespace
+
+RemoteError::RemoteError(std::string message, std::string op, std::string location,
+                         std::string exception, int code)
+    : std::runtime_error(std::move(message)),
+      op_(std::move(op)),
+      location_(std::move(location)),
+      exception_(std::move(exception)),
+      code_(code) {}
+
+struct Core::Impl {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Runtime::Stub> stub;
+  std::unique_ptr<grpc::ClientContext> stream_ctx;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::ClientMessage, v1::ServerMessage>> stream;
+  DaemonInfo info;
+  std::string session_id;
+
+  std::mutex mu;  // recording state below
+  uint64_t next_id = 1;
+  uint64_t next_request = 1;
+  uint64_t seq = 0;
+  Outgoing batch;
+  int batch_ops = 0;
+  uint64_t ops_recorded = 0;
+  uint64_t batches_sent = 0;
+  bool closed = false;
+
+  std::mutex reply_mu;  // replies below
+  std::condition_variable reply_cv;
+  std::map<uint64_t, PendingFetch> fetches;
+  std::map<uint64_t, bool> syncs;
+  std::deque<v1::OpError> errors;
+  std::optional<std::string> stream_broken;
+
+  std::mutex out_mu;  // writer queue
+  std::condition_variable out_cv;
+  std::deque<Outgoing> out;
+  size_t out_bytes = 0;
+  bool writer_stop = false;
+  std::thread writer, reader;
+
+  v1::Batch* CurrentBatch() {
+    if (!batch.msg) {
+      batch.arena = std::make_unique<google::protobuf::Arena>();
+      batch.msg = google::protobuf::Arena::CreateMessage<v1::ClientMessage>(batch.arena.get());
+      batch.msg->mutable_batch()->set_seq(++seq);
+      batch_ops = 0;
+    }
+    return batch.msg->mutable_batch();
+  }
+
+  // Hands the current batch to the writer. Caller holds mu.
+  void FlushLocked() {
+    if (!batch.msg) return;
+    batch.bytes = batch.msg->ByteSizeLong();
+    Enqueue(std::move(batch));
+    batch = Outgoing{};
+    ++batches_sent;
+  }
+
+  void Enqueue(Outgoing o) {
+    std::unique_lock<std::mutex> lock(out_mu);
+    out_cv.wait(lock, [&] { return out_bytes < kMaxQueuedBytes || writer_stop; });
+    out_bytes += o.bytes;
+    out.push_back(std::move(o));
+    out_cv.notify_all();
+  }
+
+  void WriterLoop() {
+    for (;;) {
+      Outgoing o;
+      {
+        std::unique_lock<std::mutex> lock(out_mu);
+        out_cv.wait(lock, [&] { return writer_stop || !out.empty(); });
+        if (out.empty()) break;
+        o = std::move(out.front());
+        out.pop_front();
+      }
+      const bool ok = stream->Write(*o.msg);
+      {
+        std::lock_guard<std::mutex> lock(out_mu);
+        out_bytes -= o.bytes;
+        out_cv.notify_all();
+      }
+      if (!ok) {
+        std::lock_guard<std::mutex> lock(reply_mu);
+        if (!stream_broken) stream_broken = "the daemon closed the stream";
+        reply_cv.notify_all();
+      }
+    }
+    stream->WritesDone();
+  }
+
+  void ReaderLoop() {
+    v1::ServerMessage m;
+    while (stream->Read(&m)) {
+      std::lock_guard<std::mutex> lock(reply_mu);
+      if (m.has_error()) {
+        errors.push_back(m.error());
+      } else if (m.has_fetch()) {
+        const auto& f = m.fetch();
+        auto it = fetches.find(f.request_id());
+        if (it == fetches.end()) continue;
+        PendingFetch& p = it->second;
+        if (f.has_error()) {
+          p.error = f.error();
+        } else {
+          if (f.offset() == 0) {
+            auto d = ParseDType(f.dtype());
+            p.result.dtype = d.value_or(DType::kFloat32);
+            p.result.sizes.assign(f.sizes().begin(), f.sizes().end());
+            if (!p.meta_only) p.result.bytes = std::make_shared<std::vector<char>>(f.total_bytes());
+          }
+          if (!p.meta_only && p.result.bytes && f.offset() + f.data().size() <= p.result.bytes->size()) {
+            std::memcpy(p.result.bytes->data() + f.offset(), f.data().data(), f.data().size());
+          }
+        }
+        if (f.last()) {
+          p.done = true;
+          reply_cv.notify_all();
+        }
+      } else if (m.has_synced()) {
+        syncs[m.synced().request_id()] = true;
+        reply_cv.notify_all();
+      }
+    }
+    grpc::Status st = stream->Finish();
+    std::lock_guard<std::mutex> lock(reply_mu);
+    if (!stream_broken) {
+      stream_broken = st.ok() ? std::string("the session's stream ended")
+                              : "the daemon ended the stream: " + st.error_message() +
+                                    " (gRPC code " + std::to_string(st.error_code()) + ")";
+    }
+    reply_cv.notify_all();
+  }
+
+  // Raises the first daemon error not yet raised. Caller holds reply_mu.
+  void ThrowPendingError() {
+    if (!errors.empty()) {
+      v1::OpError e = std::move(errors.front());
+      errors.clear();  // later errors are usually consequences of the first
+      throw ToRemote(e);
+    }
+  }
+
+  void ThrowIfBroken() {
+    if (stream_broken) throw RemoteError("[tensord] " + *stream_broken, "stream", "", "RuntimeError", 14);
+  }
+};
+
+Core::Core() : impl_(std::make_unique<Impl>()) {}
+
+std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOptions& options) {
+  std::shared_ptr<Core> core(new Core());
+  Impl& s = *core->impl_;
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetMaxSendMessageSize(64 << 20);
+  s.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  s.stub = v1::Runtime::NewStub(s.channel);
+  const auto deadline =
+      std::chrono::system_clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
+  if (!s.channel->WaitForConnected(deadline)) {
+    throw RemoteError("[connect] cannot reach a tensord daemon at " + address, "connect", "",
+                      "RuntimeError", 14);
+  }
+  v1::HandshakeRequest hreq;
+  hreq.set_protocol_major(options.protocol_major);
+  hreq.set_protocol_minor(0);
+  hreq.set_client_name(options.client_name);
+  hreq.set_client_version(options.client_version);
+  v1::HandshakeResponse hresp;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status st = s.stub->Handshake(&ctx, hreq, &hresp);
+    if (!st.ok()) {
+      throw RemoteError(st.error_message(), "handshake", "", "RuntimeError", st.error_code());
+    }
+  }
+  if (hresp.op_schema_version() != OpSchemaVersion()) {
+    throw RemoteError("[handshake] the daemon runs op schema " + hresp.op_schema_version() +
+                          ", this client was built with " + std::string(OpSchemaVersion()) +
+                          "; install matching tensord versions",
+                      "handshake", "", "RuntimeError", 9);
+  }
+  s.info.daemon_version = hresp.daemon_version();
+  s.info.op_schema_version = hresp.op_schema_version();
+  s.info.max_chunk_bytes = hresp.max_chunk_bytes();
+  for (const auto& d : hresp.devices()) {
+    s.info.devices.push_back(d.kind() == "cpu" ? "cpu" : d.kind() + ":" + std::to_string(d.index()));
+    s.info.device_names.push_back(d.name());
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::OpenSessionRequest req;
+    req.set_client_name(options.client_name);
+    v1::OpenSessionResponse resp;
+    grpc::Status st = s.stub->OpenSession(&ctx, req, &resp);
+    if (!st.ok()) {
+      throw RemoteError(st.error_message(), "open_session", "", "RuntimeError", st.error_code());
+    }
+    s.session_id = resp.session_id();
+  }
+  s.stream_ctx = std::make_unique<grpc::ClientContext>();
+  s.stream_ctx->AddMetadata("tensord-session", s.session_id);
+  s.stream = s.stub->Stream(s.stream_ctx.get());
+  s.writer = std::thread([&s] { s.WriterLoop(); });
+  s.reader = std::thread([&s] { s.ReaderLoop(); });
+  return core;
+}
+
+Core::~Core() { Close(); }
+
+void Core::Close() {
+  Impl& s = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.closed) return;
+    s.closed = true;
+    s.FlushLocked();
+  }
+  {
+    std::lock_guard<std::mutex> lock(s.out_mu);
+    s.writer_stop = true;
+  }
+  s.out_cv.notify_all();
+  if (s.writer.joinable()) s.writer.join();
+  if (s.reader.joinable()) s.reader.join();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::CloseSessionRequest req;
+  req.set_session_id(s.session_id);
+  v1::CloseSessionResponse resp;
+  s.stub->CloseSession(&ctx, req, &resp);  // best effort: the daemon reaps otherwise
+}
+
+const DaemonInfo& Core::info() const { return impl_->info; }
+const std::string& Core::session_id() const { return impl_->session_id; }
+uint64_t Core::ops_recorded() const { return impl_->ops_recorded; }
+uint64_t Core::batches_sent() const { return impl_->batches_sent; }
+
+void Core::Release(uint64_t id) {
+  Impl& s = *impl_;
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.closed) return;
+  s.CurrentBatch()->add_releases(id);
+}
+
+std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
+                                  const std::vector<TensorPtr>& tensors, std::string location) {
+  Impl& s = *impl_;
+  OpArgs args;
+  args.values = std::move(values);
+  args.metas.reserve(tensors.size());
+  for (const auto& t : tensors) args.metas.push_back(&t->meta());
+  std::vector<TensorMeta> metas = InferMeta(op, args);  // throws OpError at the call
+
+  std::vector<TensorPtr> results;
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.closed) Fail(ErrorKind::kRuntime, "[", op.name, "] the tensord session is closed");
+  v1::Batch* b = s.CurrentBatch();
+  v1::OpRecord* rec = b->add_ops();
+  rec->set_op(op.name);
+  rec->set_location(std::move(location));
+  for (const Value& v : args.values) {
+    v1::Value* pv = rec->add_args();
+    switch (v.kind) {
+      case Value::Kind::kNone: pv->set_none(true); break;
+      case Value::Kind::kBool: pv->set_b(v.b); break;
+      case Value::Kind::kInt: pv->set_i(v.i); break;
+      case Value::Kind::kFloat: pv->set_f(v.f); break;
+      case Value::Kind::kStr: pv->set_s(v.s); break;
+      case Value::Kind::kInts: pv->mutable_ints()->mutable_values()->Add(v.ints.begin(), v.ints.end()); break;
+      case Value::Kind::kFloats: pv->mutable_floats()->mutable_values()->Add(v.floats.begin(), v.floats.end()); break;
+      case Value::Kind::kDType: pv->set_dtype(std::string(DTypeName(v.dtype))); break;
+      case Value::Kind::kDevice: pv->set_device(v.device.str()); break;
+      case Value::Kind::kTensor: pv->set_tensor(tensors[v.i]->id()); break;
+      case Value::Kind::kTensors: {
+        auto* ids = pv->mutable_tensors();
+        for (int64_t idx : v.ints) ids->add_ids(tensors[idx]->id());
+        break;
+      }
+      case Value::Kind::kData: pv->set_data(v.s); break;
+    }
+  }
+  if (op.returns == ReturnKind::kInPlace) {
+    results.push_back(tensors[args.values[op.alias_param].i]);
+  } else if (op.returns != ReturnKind::kNone) {
+    for (TensorMeta& m : metas) {
+      const uint64_t id = s.next_id++;
+      rec->add_outputs(id);
+      results.push_back(std::make_shared<TensorImpl>(shared_from_this(), id, std::move(m)));
+    }
+  }
+  ++s.ops_recorded;
+  if (++s.batch_ops >= kFlushOps) s.FlushLocked();
+  return results;
+}
+
+TensorPtr Core::FromBytes(const void* data, size_t nbytes, DType dtype, const Shape& sizes,
+                          std::string location) {
+  Impl& s = *impl_;
+  const TensorMeta meta = TensorMeta::Contiguous(dtype, Device{}, sizes);
+  TD_CHECK(meta.nbytes() == nbytes, kValue, "[tensor] ", nbytes, " bytes given for ",
+           ShapeStr(sizes), " ", DTypeName(dtype));
+  if (nbytes <= kInlineBytes) {
+    static const OpSchema* from_data = FindOp("from_data");
+    std::vector<Value> values = {Value::Data(std::string(static_cast<const char*>(data), nbytes)),
+                                 Value::Ints(sizes), Value::OfDType(dtype), Value::None()};
+    return Call(*from_data, std::move(values), {}, std::move(location))[0];
+  }
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.closed) Fail(ErrorKind::kRuntime, "[tensor] the tensord session is closed");
+  s.FlushLocked();  // keep the stream in recording order
+  const uint64_t id = s.next_id++;
+  const size_t chunk = s.info.max_chunk_bytes ? s.info.max_chunk_bytes : (1u << 20);
+  for (size_t off = 0; off < nbytes || off == 0; off += chunk) {
+    const size_t n = std::min(chunk, nbytes - off);
+    Outgoing o;
+    o.arena = std::make_unique<google::protobuf::Arena>();
+    o.msg = google::protobuf::Arena::CreateMessage<v1::ClientMessage>(o.arena.get());
+    v1::UploadChunk* c = o.msg->mutable_upload();
+    c->set_tensor(id);
+    if (off == 0) {
+      c->set_dtype(std::string(DTypeName(dtype)));
+      for (int64_t d : sizes) c->add_sizes(d);
+      c->set_device("cpu");
+    }
+    c->set_offset(off);
+    c->set_data(static_cast<const char*>(data) + off, n);
+    c->set_last(off + n >= nbytes);
+    o.bytes = n + 64;
+    s.Enqueue(std::move(o));
+    if (nbytes == 0) break;
+  }
+  return std::make_shared<TensorImpl>(shared_from_this(), id, meta);
+}
+
+FetchedTensor Core::Fetch(const TensorPtr& t) {
+  Impl& s = *impl_;
+  uint64_t req;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.closed) Fail(ErrorKind::kRuntime, "[fetch] the tensord session is closed");
+    req = s.next_request++;
+    {
+      std::lock_guard<std::mutex> rl(s.reply_mu);
+      s.fetches[req] = PendingFetch{};
+    }
+    v1::Fetch* f = s.CurrentBatch()->add_fetches();
+    f->set_request_id(req);
+    f->set_tensor(t->id());
+    s.FlushLocked();
+  }
+  std::unique_lock<std::mutex> lock(s.reply_mu);
+  s.reply_cv.wait(lock, [&] { return s.fetches[req].done || s.stream_broken.has_value(); });
+  PendingFetch p = std::move(s.fetches[req]);
+  s.fetches.erase(req);
+  if (!p.done) s.ThrowIfBroken();
+  if (p.error) {
+    // Errors reported before this reply are this one's cause or came
+    // earlier; either way the fetch's own error is the one to raise.
+    s.errors.clear();
+    throw ToRemote(*p.error);
+  }
+  s.ThrowPendingError();
+  if (!p.result.bytes) p.result.bytes = std::make_shared<std::vector<char>>();
+  return std::move(p.result);
+}
+
+TensorMeta Core::FetchMeta(uint64_t id) {
+  Impl& s = *impl_;
+  uint64_t req;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    req = s.next_request++;
+    {
+      std::lock_guard<std::mutex> rl(s.reply_mu);
+      s.fetches[req] = PendingFetch{};
+      s.fetches[req].meta_only = true;
+    }
+    v1::Fetch* f = s.CurrentBatch()->add_fetches();
+    f->set_request_id(req);
+    f->set_tensor(id);
+    f->set_metadata_only(true);
+    s.FlushLocked();
+  }
+  std::unique_lock<std::mutex> lock(s.reply_mu);
+  s.reply_cv.wait(lock, [&] { return s.fetches[req].done || s.stream_broken.has_value(); });
+  PendingFetch p = std::move(s.fetches[req]);
+  s.fetches.erase(req);
+  if (!p.done) s.ThrowIfBroken();
+  if (p.error) {
+    s.errors.clear();
+    throw ToRemote(*p.error);
+  }
+  return TensorMeta::Contiguous(p.result.dtype, Device{}, p.result.sizes);
+}
+
+void Core::Synchronize() {
+  Impl& s = *impl_;
+  uint64_t req;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.closed) Fail(ErrorKind::kRuntime, "[synchronize] the tensord session is closed");
+    req = s.next_request++;
+    s.CurrentBatch()->set_sync_request_id(req);
+    s.FlushLocked();
+  }
+  std::unique_lock<std::mutex> lock(s.reply_mu);
+  s.reply_cv.wait(lock, [&] { return s.syncs.contains(req) || s.stream_broken.has_value(); });
+  if (!s.syncs.erase(req)) s.ThrowIfBroken();
+  s.ThrowPendingError();
+}
+
+void Core::Flush() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->FlushLocked();
+}
+
+TensorImpl::TensorImpl(std::shared_ptr<Core> core, uint64_t id, TensorMeta meta)
+    : core_(std::move(core)), id_(id), meta_(std::move(meta)) {}
+
+TensorImpl::~TensorImpl() {
+  if (core_) core_->Release(id_);
+}
+
+const TensorMeta& TensorImpl::meta() {
+  if (meta_.dynamic_shape) {
+    TensorMeta m = core_->FetchMeta(id_);
+    m.device = meta_.device;
+    meta_ = std::move(m);
+  }
+  return meta_;
+}
+
+}  // namespace tensord::client

@@ -1,0 +1,75 @@
+// Metadata rules of the factories.
+#include <cmath>
+
+#include "kernels/meta/rule_util.h"
+
+namespace tensord::rules {
+namespace {
+
+Device DeviceArg(const OpSchema& op, const OpArgs& args) {
+  int p = op.param_index("device");
+  if (p >= 0 && args.values[p].kind == Value::Kind::kDevice) return args.values[p].device;
+  return Device{};
+}
+
+DType DTypeArg(const OpSchema& op, const OpArgs& args, DType fallback) {
+  int p = op.param_index("dtype");
+  if (p >= 0 && args.values[p].kind == Value::Kind::kDType) return args.values[p].dtype;
+  return fallback;
+}
+
+}  // namespace
+
+// (int[] size, ..., dtype, device): a contiguous tensor of `size`.
+void factory(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
+  const Shape& size = args.get_ints(0);
+  CheckSizes(op, size);
+  outs.push_back(TensorMeta::Contiguous(DTypeArg(op, args, DType::kFloat32),
+                                        DeviceArg(op, args), size));
+}
+
+// full: dtype follows the fill value when not given (bool, int64 or float).
+void full(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
+  const Shape& size = args.get_ints(0);
+  CheckSizes(op, size);
+  DType d = DTypeArg(op, args, args.values[1].scalar_dtype());
+  outs.push_back(TensorMeta::Contiguous(d, DeviceArg(op, args), size));
+}
+
+// arange(start, end, step): ceil((end - start) / step) elements; int64 when
+// every bound is an integer, else the default float dtype.
+void arange(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
+  const Value &start = args.values[0], &end = args.values[1], &step = args.values[2];
+  const bool all_int = start.kind != Value::Kind::kFloat && end.kind != Value::Kind::kFloat &&
+                       step.kind != Value::Kind::kFloat;
+  const double s = step.to_double();
+  TD_CHECK(s != 0, kRuntime, "[arange] step must be nonzero");
+  TD_CHECK(std::isfinite(start.to_double()) && std::isfinite(end.to_double()), kRuntime,
+           "[arange] unsupported range: ", start.to_double(), " -> ", end.to_double());
+  TD_CHECK((s > 0 && end.to_double() >= start.to_double()) ||
+               (s < 0 && end.to_double() <= start.to_double()),
+           kRuntime, "[arange] upper bound and larger bound inconsistent with step sign");
+  int64_t n;
+  if (all_int) {
+    const int64_t a = start.to_int(), b = end.to_int(), st = step.to_int();
+    n = st > 0 ? (b - a + st - 1) / st : (a - b - st - 1) / (-st);
+  } else {
+    n = static_cast<int64_t>(std::ceil((end.to_double() - start.to_double()) / s));
+  }
+  TD_CHECK(n >= 0 && n < (int64_t{1} << 40), kRuntime, "[arange] invalid number of elements ", n);
+  DType d = DTypeArg(op, args, all_int ? DType::kInt64 : DType::kFloat32);
+  outs.push_back(TensorMeta::Contiguous(d, DeviceArg(op, args), {n}));
+}
+
+// from_data(bytes, size, dtype): the byte count must match exactly.
+void from_data(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
+  const Shape& size = args.get_ints(1);
+  CheckSizes(op, size);
+  DType d = args.values[2].dtype;
+  const size_t want = static_cast<size_t>(Numel(size)) * ItemSize(d);
+  TD_CHECK(args.values[0].s.size() == want, kValue, "[from_data] ", args.values[0].s.size(),
+           " bytes given for ", ShapeStr(size), " ", DTypeName(d), " (", want, " bytes expected)");
+  outs.push_back(TensorMeta::Contiguous(d, DeviceArg(op, args), size));
+}
+
+}  // namespace tensord::rules

@@ -1,0 +1,70 @@
+#include "server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <sstream>
+
+namespace tensord {
+namespace {
+
+template <typename T>
+void Read(const YAML::Node& node, const char* key, T& out) {
+  if (node[key]) out = node[key].as<T>();
+}
+
+}  // namespace
+
+std::string LoadConfigFile(const std::string& path, Config& config) {
+  try {
+    YAML::Node root = YAML::LoadFile(path);
+    if (root["listen"]) {
+      config.listen.clear();
+      if (root["listen"].IsSequence()) {
+        for (const auto& n : root["listen"]) config.listen.push_back(n.as<std::string>());
+      } else {
+        config.listen.push_back(root["listen"].as<std::string>());
+      }
+    }
+    Read(root, "threads", config.threads);
+    Read(root, "log_level", config.log_level);
+    Read(root, "session_grace_seconds", config.session_grace_seconds);
+    Read(root, "drain_timeout_seconds", config.drain_timeout_seconds);
+    Read(root, "cuda_library", config.cuda_library);
+    if (const YAML::Node limits = root["limits"]) {
+      Read(limits, "max_message_bytes", config.limits.max_message_bytes);
+      Read(limits, "max_chunk_bytes", config.limits.max_chunk_bytes);
+      Read(limits, "max_tensor_bytes", config.limits.max_tensor_bytes);
+      Read(limits, "max_ops_per_batch", config.limits.max_ops_per_batch);
+      Read(limits, "max_live_tensors", config.limits.max_live_tensors);
+    }
+  } catch (const YAML::Exception& e) {
+    return "config " + path + ": " + e.what();
+  }
+  if (config.limits.max_chunk_bytes + (64u << 10) > config.limits.max_message_bytes) {
+    return "config " + path + ": limits.max_chunk_bytes must be at least 64 KiB below "
+           "limits.max_message_bytes";
+  }
+  return "";
+}
+
+std::string ApplyEnvironment(Config& config) {
+  if (const char* v = std::getenv("TENSORD_LISTEN"); v && *v) {
+    config.listen.clear();
+    std::stringstream ss(v);
+    for (std::string item; std::getline(ss, item, ',');) {
+      if (!item.empty()) config.listen.push_back(item);
+    }
+  }
+  if (const char* v = std::getenv("TENSORD_THREADS"); v && *v) {
+    char* end = nullptr;
+    long n = std::strtol(v, &end, 10);
+    if (*end || n < 0 || n > 1024) return std::string("TENSORD_THREADS: not a thread count: ") + v;
+    config.threads = static_cast<int>(n);
+  }
+  if (const char* v = std::getenv("TENSORD_LOG_LEVEL"); v && *v) config.log_level = v;
+  if (const char* v = std::getenv("TENSORD_CUDA_LIBRARY"); v && *v) config.cuda_library = v;
+  return "";
+}
+
+}  // namespace tensord

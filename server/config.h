@@ -1,0 +1,38 @@
+// The daemon's configuration: defaults, then the YAML file, then
+// environment variables, then command-line flags (each overrides the last).
+#ifndef TENSORD_SERVER_CONFIG_H_
+#define TENSORD_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tensord {
+
+struct Limits {
+  uint64_t max_message_bytes = 8u << 20;   // one gRPC message, either way
+  uint64_t max_chunk_bytes = 2u << 20;     // one upload/fetch chunk
+  uint64_t max_tensor_bytes = 16ull << 30; // one tensor
+  uint64_t max_ops_per_batch = 1u << 20;
+  uint64_t max_live_tensors = 1u << 22;    // per session
+};
+
+struct Config {
+  std::vector<std::string> listen = {"127.0.0.1:7070"};
+  int threads = 0;                 // compute threads; 0: OMP_NUM_THREADS or cores
+  std::string log_level = "info";
+  int session_grace_seconds = 300; // a session with no stream is kept this long
+  int drain_timeout_seconds = 30;  // SIGTERM waits this long for queued work
+  std::string cuda_library;        // empty: libtensord_cuda.so beside the binary
+  Limits limits;
+};
+
+// Reads a YAML file into `config`; returns an error message or "".
+std::string LoadConfigFile(const std::string& path, Config& config);
+// Applies TENSORD_LISTEN (comma-separated), TENSORD_THREADS,
+// TENSORD_LOG_LEVEL, TENSORD_CUDA_LIBRARY.
+std::string ApplyEnvironment(Config& config);
+
+}  // namespace tensord
+
+#endif  // TENSORD_SERVER_CONFIG_H_

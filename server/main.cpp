@@ -1,0 +1,135 @@
+// tensord: the tensor execution daemon.
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
+#include <sys/sysinfo.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+#include "kernels/cpu/parallel.h"
+#include "kernels/kernel.h"
+#include "server/config.h"
+#include "server/cuda_loader.h"
+#include "server/runtime_service.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+void OnSignal(int sig) { g_stop_signal = sig; }
+
+int DefaultThreads() {
+  if (const char* v = std::getenv("OMP_NUM_THREADS"); v && std::atoi(v) > 0) return std::atoi(v);
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace tensord;
+  CLI::App app{"tensord: the tensor execution daemon"};
+  app.set_version_flag("--version", std::string("tensord ") + TENSORD_VERSION_STRING);
+  std::string config_path;
+  std::vector<std::string> listen;
+  int threads = -1;
+  std::string log_level;
+  app.add_option("--config", config_path, "YAML config file (env TENSORD_CONFIG)");
+  app.add_option("--listen", listen,
+                 "address to serve on: HOST:PORT or unix:PATH; repeat for several "
+                 "(default 127.0.0.1:7070; env TENSORD_LISTEN, comma-separated)");
+  app.add_option("--threads", threads, "compute threads (default: OMP_NUM_THREADS, else cores; env TENSORD_THREADS)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error (env TENSORD_LOG_LEVEL)");
+  app.footer("Precedence: flags > environment > config file > defaults.");
+  CLI11_PARSE(app, argc, argv);
+
+  Config config;
+  if (config_path.empty()) {
+    if (const char* v = std::getenv("TENSORD_CONFIG"); v && *v) config_path = v;
+  }
+  if (!config_path.empty()) {
+    if (std::string err = LoadConfigFile(config_path, config); !err.empty()) {
+      std::fprintf(stderr, "tensord: %s\n", err.c_str());
+      return 2;
+    }
+  }
+  if (std::string err = ApplyEnvironment(config); !err.empty()) {
+    std::fprintf(stderr, "tensord: %s\n", err.c_str());
+    return 2;
+  }
+  if (!listen.empty()) config.listen = listen;
+  if (threads >= 0) config.threads = threads;
+  if (!log_level.empty()) config.log_level = log_level;
+
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ tensord: %v");
+  SetComputeThreads(config.threads > 0 ? config.threads : DefaultThreads());
+
+  RegisterCpuKernels();
+  if (auto missing = KernelRegistry::Get().Missing(Device::Kind::kCPU); !missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += " " + m;
+    spdlog::critical("ops listed for cpu in the schema have no CPU kernel:{}", list);
+    return 3;
+  }
+
+  std::vector<v1::DeviceInfo> devices;
+  {
+    v1::DeviceInfo cpu;
+    cpu.set_kind("cpu");
+    cpu.set_index(0);
+    cpu.set_name("cpu (" + std::to_string(ComputeThreads()) + " compute threads)");
+    struct sysinfo si {};
+    if (sysinfo(&si) == 0) cpu.set_total_memory(static_cast<uint64_t>(si.totalram) * si.mem_unit);
+    devices.push_back(cpu);
+  }
+  CudaBackendStatus cuda = LoadCudaBackend(config.cuda_library);
+  if (cuda.backend) {
+    for (const auto& d : cuda.devices) {
+      spdlog::info("GPU cuda:{}: {} ({} MiB)", d.index, d.name, d.total_memory >> 20);
+      v1::DeviceInfo info;
+      info.set_kind("cuda");
+      info.set_index(d.index);
+      info.set_name(d.name);
+      info.set_total_memory(d.total_memory);
+      devices.push_back(info);
+    }
+  } else {
+    spdlog::info("no GPU: serving CPU only ({})", cuda.reason);
+  }
+
+  RuntimeService service(config, devices);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  for (const auto& addr : config.listen) {
+    builder.AddListeningPort(addr, grpc::InsecureServerCredentials());
+  }
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config.limits.max_message_bytes));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) {
+    spdlog::critical("cannot listen on the configured addresses (in use, or not permitted)");
+    return 1;
+  }
+  for (const auto& addr : config.listen) spdlog::info("listening on {}", addr);
+  spdlog::info("tensord {} ready: {} compute threads, op schema {}", TENSORD_VERSION_STRING,
+               ComputeThreads(), OpSchemaVersion());
+
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  int ticks = 0;
+  while (!g_stop_signal) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (++ticks % 20 == 0) service.ReapIdleSessions();
+  }
+  spdlog::info("signal {}: draining {} session(s)", static_cast<int>(g_stop_signal),
+               service.session_count());
+  service.Drain(config.drain_timeout_seconds);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,267 @@
+#include "server/runtime_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <random>
+
+#include "kernels/schema/op_schema.h"
+
+namespace tensord {
+namespace {
+
+constexpr size_t kMaxUnsentReplyBytes = 32u << 20;
+
+std::string NewSessionId() {
+  static std::mutex mu;
+  static std::random_device rd;
+  std::lock_guard<std::mutex> lock(mu);
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 4; ++i) {
+    uint32_t v = rd();
+    for (int j = 0; j < 8; ++j) id += hex[(v >> (j * 4)) & 0xf];
+  }
+  return id;
+}
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, grpc::Status status) {
+  auto* r = ctx->DefaultReactor();
+  r->Finish(status);
+  return r;
+}
+
+// The Stream RPC of one session: reads client messages into the session's
+// executor, writes its replies one at a time from a queue.
+class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>,
+                            public StreamSink {
+ public:
+  explicit StreamReactor(std::shared_ptr<Session> session) : session_(std::move(session)) {
+    session_->Attach(this);
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client half-closed or went away
+      session_->EnqueueEndOfStream(this);
+      return;
+    }
+    bool more = session_->Enqueue(std::move(in_));
+    in_.Clear();
+    if (more) StartRead(&in_);
+  }
+
+  void ResumeReading() override { StartRead(&in_); }
+
+  void Send(v1::ServerMessage msg) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return broken_ || unsent_bytes_ < kMaxUnsentReplyBytes; });
+    if (broken_ || finishing_) return;
+    unsent_bytes_ += msg.ByteSizeLong();
+    out_.push_back(std::move(msg));
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&out_.front());
+    }
+  }
+
+  void FinishWhenFlushed() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finishing_) return;
+    finishing_ = true;
+    if (!writing_) Finish(grpc::Status::OK);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    unsent_bytes_ -= out_.front().ByteSizeLong();
+    out_.pop_front();
+    if (!ok) {
+      broken_ = true;
+      out_.clear();
+    }
+    if (!out_.empty() && !broken_) {
+      StartWrite(&out_.front());
+    } else {
+      writing_ = false;
+      if (finishing_) Finish(grpc::Status::OK);
+    }
+    cv_.notify_all();
+  }
+
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    broken_ = true;
+    cv_.notify_all();
+    if (!finishing_) {
+      finishing_ = true;
+      if (!writing_) Finish(grpc::Status::CANCELLED);
+    }
+  }
+
+  void OnDone() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      broken_ = true;
+      cv_.notify_all();
+    }
+    session_->Detach(this);
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<Session> session_;
+  v1::ClientMessage in_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<v1::ServerMessage> out_;
+  size_t unsent_bytes_ = 0;
+  bool writing_ = false;
+  bool finishing_ = false;
+  bool broken_ = false;
+};
+
+class RejectedStream final
+    : public grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage> {
+ public:
+  explicit RejectedStream(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+RuntimeService::RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices)
+    : config_(config), devices_(std::move(devices)) {}
+
+RuntimeService::~RuntimeService() = default;
+
+grpc::ServerUnaryReactor* RuntimeService::Handshake(grpc::CallbackServerContext* ctx,
+                                                    const v1::HandshakeRequest* req,
+                                                    v1::HandshakeResponse* resp) {
+  if (req->protocol_major() != kProtocolMajor) {
+    return Done(ctx, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                  "[handshake] client speaks tensord protocol " +
+                                      std::to_string(req->protocol_major()) + "." +
+                                      std::to_string(req->protocol_minor()) +
+                                      ", this daemon speaks " + std::to_string(kProtocolMajor) +
+                                      "." + std::to_string(kProtocolMinor) +
+                                      "; upgrade the older side"));
+  }
+  resp->set_protocol_major(kProtocolMajor);
+  resp->set_protocol_minor(kProtocolMinor);
+  resp->set_daemon_version(TENSORD_VERSION_STRING);
+  for (const auto& d : devices_) *resp->add_devices() = d;
+  for (int i = 0; i < kNumDTypes; ++i) {
+    resp->add_dtypes(std::string(DTypeName(static_cast<DType>(i))));
+  }
+  resp->set_op_schema_version(std::string(OpSchemaVersion()));
+  resp->set_op_count(static_cast<uint32_t>(AllOps().size()));
+  resp->set_max_message_bytes(config_.limits.max_message_bytes);
+  resp->set_max_chunk_bytes(config_.limits.max_chunk_bytes);
+  spdlog::debug("handshake from {} {} ({})", req->client_name(), req->client_version(),
+                ctx->peer());
+  return Done(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContext* ctx,
+                                                      const v1::OpenSessionRequest* req,
+                                                      v1::OpenSessionResponse* resp) {
+  std::string id = NewSessionId();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (draining_) {
+      return Done(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                    "[session] daemon is shutting down"));
+    }
+    sessions_[id] = std::make_shared<Session>(id, req->client_name(), config_);
+  }
+  resp->set_session_id(id);
+  spdlog::info("session {} opened by {} ({})", id.substr(0, 8), req->client_name(), ctx->peer());
+  return Done(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* RuntimeService::CloseSession(grpc::CallbackServerContext* ctx,
+                                                       const v1::CloseSessionRequest* req,
+                                                       v1::CloseSessionResponse*) {
+  std::shared_ptr<Session> gone;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_.find(req->session_id());
+    if (it == sessions_.end()) {
+      return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "[session] no session " +
+                                                                     req->session_id()));
+    }
+    gone = std::move(it->second);
+    sessions_.erase(it);
+  }
+  spdlog::info("session {} closed", req->session_id().substr(0, 8));
+  return Done(ctx, grpc::Status::OK);
+}
+
+std::shared_ptr<Session> RuntimeService::FindSession(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* RuntimeService::Stream(
+    grpc::CallbackServerContext* ctx) {
+  auto md = ctx->client_metadata().find("tensord-session");
+  if (md == ctx->client_metadata().end()) {
+    return new RejectedStream(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                           "[stream] missing tensord-session metadata; call "
+                                           "OpenSession first"));
+  }
+  std::string id(md->second.data(), md->second.size());
+  auto session = FindSession(id);
+  if (!session) {
+    return new RejectedStream(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                           "[stream] no session " + id +
+                                               " (closed, expired, or never opened)"));
+  }
+  return new StreamReactor(std::move(session));
+}
+
+void RuntimeService::Drain(int seconds) {
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    draining_ = true;
+    for (auto& [id, s] : sessions_) all.push_back(s);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  for (auto& s : all) {
+    while (s->pending() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+void RuntimeService::ReapIdleSessions() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<Session>> expired;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      const auto& s = it->second;
+      if (!s->attached() && s->pending() == 0 &&
+          now - s->last_detached() > std::chrono::seconds(config_.session_grace_seconds)) {
+        spdlog::info("session {} expired after {} s without a stream", it->first.substr(0, 8),
+                     config_.session_grace_seconds);
+        expired.push_back(std::move(it->second));
+        it = sessions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+size_t RuntimeService::session_count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sessions_.size();
+}
+
+}  // namespace tensord

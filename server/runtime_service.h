@@ -1,0 +1,55 @@
+// The tensord.v1.Runtime service: handshake, sessions and the op stream.
+#ifndef TENSORD_SERVER_RUNTIME_SERVICE_H_
+#define TENSORD_SERVER_RUNTIME_SERVICE_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/config.h"
+#include "server/session.h"
+#include "tensord/v1/runtime.grpc.pb.h"
+
+namespace tensord {
+
+inline constexpr uint32_t kProtocolMajor = 1;
+inline constexpr uint32_t kProtocolMinor = 0;
+
+class RuntimeService final : public v1::Runtime::CallbackService {
+ public:
+  RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices);
+  ~RuntimeService() override;
+
+  grpc::ServerUnaryReactor* Handshake(grpc::CallbackServerContext* ctx,
+                                      const v1::HandshakeRequest* req,
+                                      v1::HandshakeResponse* resp) override;
+  grpc::ServerUnaryReactor* OpenSession(grpc::CallbackServerContext* ctx,
+                                        const v1::OpenSessionRequest* req,
+                                        v1::OpenSessionResponse* resp) override;
+  grpc::ServerUnaryReactor* CloseSession(grpc::CallbackServerContext* ctx,
+                                         const v1::CloseSessionRequest* req,
+                                         v1::CloseSessionResponse* resp) override;
+  grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* Stream(
+      grpc::CallbackServerContext* ctx) override;
+
+  // Stops accepting new sessions; waits up to `seconds` for queued work.
+  void Drain(int seconds);
+  // Drops sessions with no stream for longer than the grace period.
+  void ReapIdleSessions();
+  size_t session_count() const;
+
+ private:
+  std::shared_ptr<Session> FindSession(const std::string& id) const;
+
+  const Config& config_;
+  const std::vector<v1::DeviceInfo> devices_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
+  bool draining_ = false;
+};
+
+}  // namespace tensord
+
+#endif  // TENSORD_SERVER_RUNTIME_SERVICE_H_

@@ -1,0 +1,371 @@
+#include "server/session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/core/error.h"
+#include "kernels/meta/infer.h"
+
+namespace tensord {
+namespace {
+
+// Work queued beyond this pauses reading from the client's stream.
+constexpr size_t kMaxQueuedMessages = 64;
+constexpr size_t kResumeBelow = 16;
+
+std::shared_ptr<v1::OpError> MakeError(const OpError& e, const v1::OpRecord* rec, uint64_t seq,
+                                       uint32_t index) {
+  auto err = std::make_shared<v1::OpError>();
+  err->set_batch_seq(seq);
+  err->set_op_index(index);
+  if (rec) {
+    err->set_op(rec->op());
+    err->set_location(rec->location());
+  }
+  err->set_message(e.what());
+  err->set_code(ErrorKindGrpcCode(e.kind()));
+  err->set_exception(ErrorKindPythonName(e.kind()));
+  return err;
+}
+
+}  // namespace
+
+Session::Session(std::string id, std::string client_name, const Config& config)
+    : id_(std::move(id)),
+      client_name_(std::move(client_name)),
+      config_(config),
+      executor_("sess-" + id_.substr(0, 8)) {}
+
+Session::~Session() { executor_.Drain(); }
+
+bool Session::Enqueue(v1::ClientMessage msg) {
+  auto shared = std::make_shared<v1::ClientMessage>(std::move(msg));
+  executor_.Submit([this, shared] {
+    Run(*shared);
+    AfterItem();
+  });
+  if (executor_.pending() <= kMaxQueuedMessages) return true;
+  reading_paused_ = true;
+  // The executor may have drained everything before the flag was set; then
+  // no AfterItem would resume reading, so check again.
+  if (executor_.pending() <= kResumeBelow && reading_paused_.exchange(false)) return true;
+  return false;
+}
+
+void Session::AfterItem() {
+  if (executor_.pending() > kResumeBelow + 1) return;
+  if (!reading_paused_.exchange(false)) return;
+  std::lock_guard<std::mutex> lock(sink_mu_);
+  if (sink_) sink_->ResumeReading();
+}
+
+void Session::EnqueueEndOfStream(StreamSink* sink) {
+  executor_.Submit([this, sink] {
+    std::lock_guard<std::mutex> lock(sink_mu_);
+    if (sink_ == sink) sink->FinishWhenFlushed();
+  });
+}
+
+void Session::Attach(StreamSink* sink) {
+  std::lock_guard<std::mutex> lock(sink_mu_);
+  sink_ = sink;
+  reading_paused_ = false;  // a new stream starts reading
+}
+
+void Session::Detach(StreamSink* sink) {
+  std::lock_guard<std::mutex> lock(sink_mu_);
+  if (sink_ == sink) {
+    sink_ = nullptr;
+    last_detached_ = std::chrono::steady_clock::now();
+  }
+}
+
+bool Session::attached() const {
+  std::lock_guard<std::mutex> lock(sink_mu_);
+  return sink_ != nullptr;
+}
+
+std::chrono::steady_clock::time_point Session::last_detached() const {
+  std::lock_guard<std::mutex> lock(sink_mu_);
+  return last_detached_;
+}
+
+void Session::Send(v1::ServerMessage msg) {
+  // Holding sink_mu_ keeps the sink alive: its OnDone detaches under the same
+  // lock. The sink's Send returns promptly once its stream is cancelled.
+  std::lock_guard<std::mutex> lock(sink_mu_);
+  if (sink_) sink_->Send(std::move(msg));
+}
+
+void Session::Run(const v1::ClientMessage& msg) {
+  if (msg.has_batch()) {
+    RunBatch(msg.batch());
+  } else if (msg.has_upload()) {
+    RunUpload(msg.upload());
+  }
+}
+
+void Session::RunBatch(const v1::Batch& batch) {
+  if (static_cast<uint64_t>(batch.ops_size()) > config_.limits.max_ops_per_batch) {
+    OpError e(ErrorKind::kResource,
+              "[stream] batch of " + std::to_string(batch.ops_size()) +
+                  " ops exceeds limits.max_ops_per_batch (" +
+                  std::to_string(config_.limits.max_ops_per_batch) + ")");
+    auto err = MakeError(e, nullptr, batch.seq(), 0);
+    // Poison every output so later uses fail rather than read garbage.
+    for (const auto& rec : batch.ops()) {
+      for (uint64_t id : rec.outputs()) Bind(id, Slot{Tensor{}, err});
+    }
+    v1::ServerMessage m;
+    *m.mutable_error() = *err;
+    Send(std::move(m));
+  } else {
+    for (int i = 0; i < batch.ops_size(); ++i) RunOp(batch.ops(i), batch.seq(), i);
+  }
+  for (const auto& f : batch.fetches()) RunFetch(f);
+  for (uint64_t id : batch.releases()) {
+    if (tensors_.erase(id)) --live_tensors_;
+  }
+  if (batch.sync_request_id() != 0) {
+    v1::ServerMessage m;
+    m.mutable_synced()->set_request_id(batch.sync_request_id());
+    Send(std::move(m));
+  }
+}
+
+void Session::Bind(uint64_t id, Slot slot) {
+  auto [it, inserted] = tensors_.insert_or_assign(id, std::move(slot));
+  if (inserted) ++live_tensors_;
+}
+
+void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
+  std::vector<const Tensor*> inputs;
+  std::shared_ptr<const v1::OpError> inherited;
+  try {
+    const OpSchema* op = FindOp(rec.op());
+    TD_CHECK(op != nullptr, kNotFound, "[stream] unknown op '", rec.op(), "'");
+    TD_CHECK(rec.args_size() == static_cast<int>(op->params.size()), kType, "[", op->name,
+             "] expected ", op->params.size(), " arguments (", op->signature, "), got ",
+             rec.args_size());
+    OpArgs args;
+    args.values.reserve(rec.args_size());
+    auto tensor_value = [&](uint64_t id) -> int64_t {
+      auto it = tensors_.find(id);
+      TD_CHECK(it != tensors_.end(), kNotFound, "[", op->name, "] unknown tensor id ", id,
+               " (never created in this session, or already released)");
+      if (it->second.poison && !inherited) inherited = it->second.poison;
+      inputs.push_back(&it->second.tensor);
+      args.metas.push_back(&it->second.tensor.meta);
+      return static_cast<int64_t>(args.metas.size() - 1);
+    };
+    for (int i = 0; i < rec.args_size(); ++i) {
+      const v1::Value& v = rec.args(i);
+      switch (v.kind_case()) {
+        case v1::Value::kNone: args.values.push_back(Value::None()); break;
+        case v1::Value::kB: args.values.push_back(Value::Bool(v.b())); break;
+        case v1::Value::kI: args.values.push_back(Value::Int(v.i())); break;
+        case v1::Value::kF: args.values.push_back(Value::Float(v.f())); break;
+        case v1::Value::kS: args.values.push_back(Value::Str(v.s())); break;
+        case v1::Value::kInts:
+          args.values.push_back(Value::Ints({v.ints().values().begin(), v.ints().values().end()}));
+          break;
+        case v1::Value::kFloats:
+          args.values.push_back(
+              Value::Floats({v.floats().values().begin(), v.floats().values().end()}));
+          break;
+        case v1::Value::kDtype: {
+          auto d = ParseDType(v.dtype());
+          TD_CHECK(d.has_value(), kType, "[", op->name, "] unknown dtype '", v.dtype(), "'");
+          args.values.push_back(Value::OfDType(*d));
+          break;
+        }
+        case v1::Value::kDevice: {
+          auto d = Device::Parse(v.device());
+          TD_CHECK(d.has_value(), kRuntime, "[", op->name, "] Expected one of cpu, cuda device "
+                   "type at start of device string: ", v.device());
+          args.values.push_back(Value::OfDevice(*d));
+          break;
+        }
+        case v1::Value::kTensor: args.values.push_back(Value::Tensor(tensor_value(v.tensor()))); break;
+        case v1::Value::kTensors: {
+          std::vector<int64_t> idx;
+          for (uint64_t id : v.tensors().ids()) idx.push_back(tensor_value(id));
+          args.values.push_back(Value::Tensors(std::move(idx)));
+          break;
+        }
+        case v1::Value::kData: args.values.push_back(Value::Data(v.data())); break;
+        case v1::Value::KIND_NOT_SET:
+          Fail(ErrorKind::kType, "[", op->name, "] argument ", i, " has no value");
+      }
+    }
+    if (inherited) {
+      // An input is poisoned: so are the outputs, without another report.
+      for (uint64_t id : rec.outputs()) Bind(id, Slot{Tensor{}, inherited});
+      return;
+    }
+    std::vector<TensorMeta> metas = InferMeta(*op, args);
+    const bool aliases_input = op->returns == ReturnKind::kInPlace;
+    const size_t want_outputs = aliases_input || op->returns == ReturnKind::kNone ? 0 : metas.size();
+    TD_CHECK(static_cast<size_t>(rec.outputs_size()) == want_outputs, kType, "[", op->name,
+             "] record names ", rec.outputs_size(), " output ids, the op gives ", want_outputs);
+    for (uint64_t id : rec.outputs()) {
+      TD_CHECK(id != 0, kValue, "[", op->name, "] output id 0 is reserved");
+      TD_CHECK(!tensors_.contains(id), kValue, "[", op->name, "] output id ", id,
+               " is already in use in this session");
+    }
+    TD_CHECK(live_tensors_ + want_outputs <= config_.limits.max_live_tensors, kResource, "[",
+             op->name, "] session has ", live_tensors_.load(),
+             " live tensors; limits.max_live_tensors is ", config_.limits.max_live_tensors);
+    for (const TensorMeta& m : metas) {
+      TD_CHECK(m.nbytes() <= config_.limits.max_tensor_bytes, kResource, "[", op->name,
+               "] result of ", ShapeStr(m.sizes), " ", DTypeName(m.dtype), " needs ", m.nbytes(),
+               " bytes; limits.max_tensor_bytes is ", config_.limits.max_tensor_bytes);
+      TD_CHECK(m.device.is_cpu(), kRuntime, "[", op->name, "] device ", m.device.str(),
+               " is not available on this daemon (CPU kernels only in this build)");
+    }
+    std::vector<Tensor> results;
+    if (op->returns == ReturnKind::kView || op->returns == ReturnKind::kViewList) {
+      const Tensor& base = *inputs[args.values[op->alias_param].i];
+      for (TensorMeta& m : metas) {
+        TD_ASSERT(FitsInStorage(m, base.storage->nbytes()), "view reads outside its storage");
+        results.push_back(base.View(std::move(m)));
+      }
+    } else {
+      Kernel kernel = KernelRegistry::Get().Find(*op, Device::Kind::kCPU);
+      TD_CHECK(kernel != nullptr, kNotImplemented, "[", op->name,
+               "] not implemented for device cpu");
+      KernelContext ctx(*op, args);
+      ctx.tensors = inputs;
+      ctx.out_metas = std::move(metas);
+      ctx.generator = &generator_;
+      ctx.tracker = tracker_;
+      kernel(ctx);
+      if (!aliases_input) {
+        for (size_t i = 0; i < want_outputs; ++i) {
+          if (i >= ctx.outputs.size() || !ctx.outputs[i].defined()) ctx.output(i);
+        }
+        results = std::move(ctx.outputs);
+      }
+    }
+    for (int i = 0; i < rec.outputs_size(); ++i) Bind(rec.outputs(i), Slot{std::move(results[i]), nullptr});
+  } catch (const OpError& e) {
+    auto err = MakeError(e, &rec, seq, index);
+    for (uint64_t id : rec.outputs()) {
+      if (id != 0 && !tensors_.contains(id)) Bind(id, Slot{Tensor{}, err});
+    }
+    v1::ServerMessage m;
+    *m.mutable_error() = *err;
+    Send(std::move(m));
+  } catch (const std::bad_alloc&) {
+    OpError e(ErrorKind::kResource, "[" + rec.op() + "] out of memory");
+    auto err = MakeError(e, &rec, seq, index);
+    for (uint64_t id : rec.outputs()) {
+      if (id != 0 && !tensors_.contains(id)) Bind(id, Slot{Tensor{}, err});
+    }
+    v1::ServerMessage m;
+    *m.mutable_error() = *err;
+    Send(std::move(m));
+  }
+}
+
+void Session::RunFetch(const v1::Fetch& fetch) {
+  v1::ServerMessage m;
+  v1::FetchReply* r = m.mutable_fetch();
+  r->set_request_id(fetch.request_id());
+  r->set_last(true);
+  auto it = tensors_.find(fetch.tensor());
+  if (it == tensors_.end()) {
+    OpError e(ErrorKind::kNotFound, "[fetch] unknown tensor id " + std::to_string(fetch.tensor()) +
+                                        " (never created in this session, or already released)");
+    *r->mutable_error() = *MakeError(e, nullptr, 0, 0);
+    Send(std::move(m));
+    return;
+  }
+  if (it->second.poison) {
+    *r->mutable_error() = *it->second.poison;
+    Send(std::move(m));
+    return;
+  }
+  const Tensor& t = it->second.tensor;
+  r->set_dtype(std::string(DTypeName(t.dtype())));
+  for (int64_t s : t.sizes()) r->add_sizes(s);
+  const size_t total = t.meta.nbytes();
+  r->set_total_bytes(total);
+  if (fetch.metadata_only() || total == 0) {
+    Send(std::move(m));
+    return;
+  }
+  Tensor src = t;
+  if (!t.is_contiguous()) {
+    src = Tensor::Empty(TensorMeta::Contiguous(t.dtype(), t.meta.device, t.sizes()), tracker_);
+    CopyInto(src, t);
+  }
+  const size_t chunk = config_.limits.max_chunk_bytes;
+  for (size_t off = 0; off < total; off += chunk) {
+    const size_t n = std::min(chunk, total - off);
+    v1::ServerMessage part;
+    v1::FetchReply* p = part.mutable_fetch();
+    if (off == 0) p->CopyFrom(*r);
+    p->set_request_id(fetch.request_id());
+    p->set_offset(off);
+    p->set_total_bytes(total);
+    p->set_data(src.raw() + off, n);
+    p->set_last(off + n == total);
+    Send(std::move(part));
+  }
+}
+
+void Session::RunUpload(const v1::UploadChunk& chunk) {
+  try {
+    auto it = uploads_.find(chunk.tensor());
+    if (it == uploads_.end()) {
+      TD_CHECK(chunk.tensor() != 0, kValue, "[upload] tensor id 0 is reserved");
+      TD_CHECK(!tensors_.contains(chunk.tensor()), kValue, "[upload] tensor id ", chunk.tensor(),
+               " is already in use in this session");
+      auto dtype = ParseDType(chunk.dtype());
+      TD_CHECK(dtype.has_value(), kType, "[upload] unknown dtype '", chunk.dtype(), "'");
+      Shape sizes(chunk.sizes().begin(), chunk.sizes().end());
+      int64_t n = 1;
+      for (int64_t s : sizes) {
+        TD_CHECK(s >= 0, kRuntime, "[upload] negative size in ", ShapeStr(sizes));
+        TD_CHECK(s == 0 || n <= (int64_t{1} << 62) / s, kRuntime, "[upload] size ",
+                 ShapeStr(sizes), " overflows");
+        n *= s;
+      }
+      TensorMeta meta = TensorMeta::Contiguous(*dtype, Device{}, sizes);
+      TD_CHECK(meta.nbytes() <= config_.limits.max_tensor_bytes, kResource, "[upload] tensor of ",
+               meta.nbytes(), " bytes exceeds limits.max_tensor_bytes (",
+               config_.limits.max_tensor_bytes, ")");
+      it = uploads_.emplace(chunk.tensor(), Upload{Tensor::Empty(meta, tracker_), 0}).first;
+    }
+    Upload& up = it->second;
+    const size_t total = up.tensor.meta.nbytes();
+    TD_CHECK(chunk.offset() == up.received && chunk.offset() + chunk.data().size() <= total,
+             kValue, "[upload] chunk at byte ", chunk.offset(), " of ", chunk.data().size(),
+             " bytes does not continue tensor ", chunk.tensor(), " (", up.received, " of ", total,
+             " bytes received)");
+    std::memcpy(up.tensor.raw() + chunk.offset(), chunk.data().data(), chunk.data().size());
+    up.received += chunk.data().size();
+    if (chunk.last()) {
+      TD_CHECK(up.received == total, kValue, "[upload] tensor ", chunk.tensor(), " ended after ",
+               up.received, " of ", total, " bytes");
+      Bind(chunk.tensor(), Slot{std::move(up.tensor), nullptr});
+      uploads_.erase(it);
+    }
+  } catch (const OpError& e) {
+    v1::OpRecord rec;
+    rec.set_op("upload");
+    auto err = MakeError(e, &rec, 0, 0);
+    uploads_.erase(chunk.tensor());
+    if (chunk.tensor() != 0 && !tensors_.contains(chunk.tensor())) {
+      Bind(chunk.tensor(), Slot{Tensor{}, err});
+    }
+    v1::ServerMessage m;
+    *m.mutable_error() = *err;
+    Send(std::move(m));
+  }
+}
+
+}  // namespace tensord

@@ -1,0 +1,86 @@
+// A client session: its tensors (by client-assigned id), its random
+// generator, and the serial executor that runs its stream in order.
+//
+// Threading: Enqueue/Attach/Detach are called from gRPC threads; everything
+// that touches tensors runs on the session's executor thread.
+#ifndef TENSORD_SERVER_SESSION_H_
+#define TENSORD_SERVER_SESSION_H_
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "kernels/kernel.h"
+#include "scheduler/serial_executor.h"
+#include "server/config.h"
+#include "server/stream_sink.h"
+
+namespace tensord {
+
+class Session {
+ public:
+  Session(std::string id, std::string client_name, const Config& config);
+  ~Session();
+
+  const std::string& id() const { return id_; }
+
+  // Queues a client message. Returns false when the caller should stop
+  // reading until the sink's ResumeReading() (too much queued work).
+  bool Enqueue(v1::ClientMessage msg);
+  // Queues the end of the client's stream: replies are flushed, then the
+  // stream finishes.
+  void EnqueueEndOfStream(StreamSink* sink);
+
+  // Replies go to the attached sink; a new stream replaces an older one.
+  void Attach(StreamSink* sink);
+  void Detach(StreamSink* sink);
+  bool attached() const;
+
+  void Drain() { executor_.Drain(); }
+  size_t pending() const { return executor_.pending(); }
+  std::chrono::steady_clock::time_point last_detached() const;
+  size_t live_tensors() const { return live_tensors_.load(); }
+  int64_t bytes_in_use() const { return tracker_->bytes.load(); }
+
+ private:
+  struct Slot {
+    Tensor tensor;
+    std::shared_ptr<const v1::OpError> poison;  // set when its producer failed
+  };
+  struct Upload {
+    Tensor tensor;
+    uint64_t received = 0;
+  };
+
+  void Run(const v1::ClientMessage& msg);
+  void RunBatch(const v1::Batch& batch);
+  void RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index);
+  void RunFetch(const v1::Fetch& fetch);
+  void RunUpload(const v1::UploadChunk& chunk);
+  void Send(v1::ServerMessage msg);
+  void Bind(uint64_t id, Slot slot);
+  void AfterItem();
+
+  const std::string id_;
+  const std::string client_name_;
+  const Config& config_;
+  std::shared_ptr<MemoryTracker> tracker_ = std::make_shared<MemoryTracker>();
+  Generator generator_;
+  std::unordered_map<uint64_t, Slot> tensors_;   // executor thread only
+  std::unordered_map<uint64_t, Upload> uploads_; // executor thread only
+  std::atomic<size_t> live_tensors_{0};
+
+  mutable std::mutex sink_mu_;
+  StreamSink* sink_ = nullptr;
+  std::atomic<bool> reading_paused_{false};
+  std::chrono::steady_clock::time_point last_detached_ = std::chrono::steady_clock::now();
+
+  SerialExecutor executor_;  // last: joined before the members above go
+};
+
+}  // namespace tensord
+
+#endif  // TENSORD_SERVER_SESSION_H_
