@@ -65,9 +65,7 @@ void BinaryArithKernel(KernelContext& ctx) {
   TD_CHECK(rounding.empty() || rounding == "trunc" || rounding == "floor", kValue, "[",
            ctx.op.name, "] div expected rounding_mode to be one of None, 'trunc', or 'floor' "
            "but found '", rounding, "'");
-  DType promoted = ResultTypeOfInputs(ctx.op, ctx.args);
-  const DType compute =
-      (fn == "div" && rounding.empty()) ? ApplyDTypeRule(ctx.op, ctx.args, promoted) : promoted;
+  const DType compute = ElementwiseResultType(ctx.op, ctx.args);
   auto [a, b] = Operands(ctx, compute);
   if (fn == "div" && !rounding.empty() && IsIntegral(compute, true)) {
     CheckNoIntegerZero(ctx.op.name, b);

@@ -11,6 +11,7 @@ void RegisterBinaryKernels(KernelRegistry& r);
 void RegisterCopyKernels(KernelRegistry& r);
 void RegisterCreationKernels(KernelRegistry& r);
 void RegisterMatmulKernels(KernelRegistry& r);
+void RegisterRandomKernels(KernelRegistry& r);
 void RegisterReduceKernels(KernelRegistry& r);
 void RegisterShapeKernels(KernelRegistry& r);
 void RegisterUnaryKernels(KernelRegistry& r);
@@ -23,6 +24,7 @@ void RegisterCpuKernels() {
     RegisterCopyKernels(r);
     RegisterCreationKernels(r);
     RegisterMatmulKernels(r);
+    RegisterRandomKernels(r);
     RegisterReduceKernels(r);
     RegisterShapeKernels(r);
     RegisterUnaryKernels(r);

@@ -72,4 +72,7 @@ void from_data(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& 
   outs.push_back(TensorMeta::Contiguous(d, DeviceArg(op, args), size));
 }
 
+// Ops run for their effect on the session (manual_seed).
+void no_result(const OpSchema&, const OpArgs&, std::vector<TensorMeta>&) {}
+
 }  // namespace tensord::rules

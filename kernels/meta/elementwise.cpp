@@ -15,7 +15,7 @@ void binary(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& out
     any_tensor = true;
   }
   TD_CHECK(any_tensor, kType, "[", op.name, "] expected at least one tensor argument");
-  DType d = ApplyDTypeRule(op, args, ResultTypeOfInputs(op, args));
+  DType d = ElementwiseResultType(op, args);
   outs.push_back(TensorMeta::Contiguous(d, CommonDevice(op, args), shape));
 }
 
@@ -29,7 +29,7 @@ void binary_inplace(const OpSchema& op, const OpArgs& args, std::vector<TensorMe
     TD_CHECK(b == self.sizes, kRuntime, "[", op.name, "] output with shape ", ShapeStr(self.sizes),
              " doesn't match the broadcast shape ", ShapeStr(b));
   }
-  DType result = ApplyDTypeRule(op, args, ResultTypeOfInputs(op, args));
+  DType result = ElementwiseResultType(op, args);
   TD_CHECK(CanCast(result, self.dtype), kRuntime, "[", op.name, "] result type ",
            DTypeName(result), " can't be cast to the desired output type ", DTypeName(self.dtype));
   CommonDevice(op, args);

@@ -67,6 +67,13 @@ DType ResultTypeOfInputs(const OpSchema& op, const OpArgs& args) {
   return ResultType(args, positions);
 }
 
+DType ElementwiseResultType(const OpSchema& op, const OpArgs& args) {
+  const DType promoted = ResultTypeOfInputs(op, args);
+  const int rm = op.param_index("rounding_mode");
+  if (rm >= 0 && !args.values[rm].is_none()) return promoted;
+  return ApplyDTypeRule(op, args, promoted);
+}
+
 DType ApplyDTypeRule(const OpSchema& op, const OpArgs& args, DType promoted) {
   switch (op.dtype_rule) {
     case DTypeRule::kPromote: return promoted;

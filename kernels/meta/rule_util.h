@@ -18,6 +18,9 @@ namespace tensord {
 DType ResultType(const OpArgs& args, std::span<const int> positions);
 // ResultType over every Tensor / Tensor|Scalar / Tensor[] parameter.
 DType ResultTypeOfInputs(const OpSchema& op, const OpArgs& args);
+// The result dtype of an elementwise op: op.dtype_rule over the promoted
+// inputs, except that div with a rounding_mode keeps the promoted dtype.
+DType ElementwiseResultType(const OpSchema& op, const OpArgs& args);
 // Applies op.dtype_rule given the promoted input dtype.
 DType ApplyDTypeRule(const OpSchema& op, const OpArgs& args, DType promoted);
 // The first tensor argument's device (cpu when none); RuntimeError when

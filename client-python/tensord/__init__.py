@@ -1,0 +1,53 @@
+"""tensord: PyTorch's API, run on a tensor execution daemon.
+
+    import tensord as torch
+    x = torch.ones(2, 3) * 2
+
+Ops are recorded locally and run on the daemon; values come back only when
+the program asks for them (print, .item(), .numpy(), ...). See docs/.
+"""
+from __future__ import annotations
+
+import os as _os
+
+from . import _C
+from ._dtype import (  # noqa: F401  (torch's names, builtins shadowed on purpose)
+    Size, bfloat16, bool, device, dtype, float16, float32, float64, get_default_dtype,
+    int8, int16, int32, int64, set_default_dtype, uint8,
+)
+from ._dtype import ALL_DTYPES as _ALL_DTYPES
+
+_C._register(_ALL_DTYPES, Size, device, _os.path.dirname(_os.path.abspath(__file__)))
+
+from . import _tensor  # noqa: E402
+
+_tensor.install()
+Tensor = _C.Tensor
+
+from ._connection import connect, daemon_info, disconnect, synchronize  # noqa: E402,F401
+from ._format import get_printoptions, set_printoptions  # noqa: E402,F401
+from ._functions import functions as _functions  # noqa: E402
+
+globals().update(_functions)
+
+half = float16
+float = float32
+double = float64
+short = int16
+int = int32
+long = int64
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj: object) -> bool:  # type: ignore[valid-type]
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:  # type: ignore[valid-type]
+    return t.numel()
+
+
+def manual_seed(seed: int) -> None:  # type: ignore[valid-type]
+    """Seeds the session's generator on the daemon."""
+    _C.call("manual_seed", (seed,))

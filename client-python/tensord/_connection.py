@@ -1,0 +1,94 @@
+"""Which daemon the package talks to.
+
+tensord.connect(address) picks one explicitly. Otherwise the first op
+connects to $TENSORD_ADDR, or, when that is unset, starts an embedded daemon
+on a private Unix socket (the binary shipped in the package, else `tensord`
+on PATH) and stops it when Python exits.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from typing import Any
+
+from . import _C
+
+_embedded: subprocess.Popen[bytes] | None = None
+_embedded_dir: str | None = None
+
+
+def _daemon_binary() -> str:
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bin", "tensord")
+    if os.path.exists(here):
+        return here
+    found = shutil.which("tensord")
+    if found:
+        return found
+    raise RuntimeError(
+        "tensord: no daemon address given (tensord.connect(address) or TENSORD_ADDR) and no "
+        "tensord binary to start a local one (looked in the package's bin/ and on PATH)")
+
+
+def _start_embedded() -> str:
+    global _embedded, _embedded_dir
+    _embedded_dir = tempfile.mkdtemp(prefix="tensord-")
+    sock = os.path.join(_embedded_dir, "daemon.sock")
+    log = open(os.path.join(_embedded_dir, "daemon.log"), "wb")
+    _embedded = subprocess.Popen(
+        [_daemon_binary(), "--listen", "unix:" + sock, "--log-level", "warn"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 15
+    while not os.path.exists(sock):
+        if _embedded.poll() is not None:
+            with open(os.path.join(_embedded_dir, "daemon.log"), "rb") as f:
+                tail = f.read()[-2000:].decode(errors="replace")
+            raise RuntimeError(f"tensord: the embedded daemon exited at start:\n{tail}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("tensord: the embedded daemon did not start within 15 s")
+        time.sleep(0.01)
+    atexit.register(_stop_embedded)
+    return "unix:" + sock
+
+
+def _stop_embedded() -> None:
+    global _embedded
+    _C.disconnect()
+    if _embedded is not None:
+        _embedded.terminate()
+        try:
+            _embedded.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _embedded.kill()
+        _embedded = None
+    if _embedded_dir:
+        shutil.rmtree(_embedded_dir, ignore_errors=True)
+
+
+def connect(address: str | None = None) -> None:
+    """Connects this process to a daemon (HOST:PORT or unix:PATH)."""
+    if address is None:
+        address = os.environ.get("TENSORD_ADDR") or _start_embedded()
+    _C.connect(address)
+
+
+def ensure_connected() -> None:
+    if not _C.connected():
+        connect()
+
+
+def disconnect() -> None:
+    _C.disconnect()
+
+
+def daemon_info() -> dict[str, Any]:
+    ensure_connected()
+    return dict(_C.daemon_info())
+
+
+def synchronize() -> None:
+    """Waits until every op issued so far has run (raising any failure)."""
+    _C.synchronize()

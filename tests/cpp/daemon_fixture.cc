@@ -1,0 +1,87 @@
+#include "daemon_fixture.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace tensord::testing {
+
+Daemon::Daemon(const std::string& config_yaml, std::vector<std::string> extra_args) {
+  char tmpl[] = "/tmp/tensord-test-XXXXXX";
+  dir_ = mkdtemp(tmpl);
+  const std::string sock = dir_ + "/d.sock";
+  address_ = "unix:" + sock;
+  std::vector<std::string> args = {TENSORD_BINARY, "--listen", address_, "--log-level", "info",
+                                   "--threads", "2"};
+  if (!config_yaml.empty()) {
+    std::ofstream(dir_ + "/config.yaml") << config_yaml;
+    args.push_back("--config");
+    args.push_back(dir_ + "/config.yaml");
+  }
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = open((dir_ + "/daemon.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  struct stat st {};
+  while (stat(sock.c_str(), &st) != 0) {
+    if (!alive()) throw std::runtime_error("tensord exited at start:\n" + log());
+    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("tensord did not start");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+Daemon::~Daemon() {
+  if (pid_ > 0) Terminate();
+  std::string cmd = "rm -rf " + dir_;
+  (void)std::system(cmd.c_str());
+}
+
+bool Daemon::alive() {
+  if (pid_ <= 0) return false;
+  int status;
+  return waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+int Daemon::Terminate() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 400; ++i) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return -1;
+}
+
+std::string Daemon::log() const {
+  std::ifstream f(dir_ + "/daemon.log");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace tensord::testing

@@ -1,0 +1,413 @@
+// The wire protocol against a real daemon: the handshake, sessions, and every
+// kind of bad input. Each bad input must get a clear error while the daemon
+// keeps serving other sessions.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "daemon_fixture.h"
+#include "tensord/v1/runtime.grpc.pb.h"
+
+namespace tensord::testing {
+namespace {
+
+using v1::ClientMessage;
+using v1::ServerMessage;
+
+v1::Value Int(int64_t v) { v1::Value x; x.set_i(v); return x; }
+v1::Value Ints(std::vector<int64_t> v) {
+  v1::Value x;
+  for (auto i : v) x.mutable_ints()->add_values(i);
+  return x;
+}
+v1::Value None() { v1::Value x; x.set_none(true); return x; }
+v1::Value DTypeV(const char* d) { v1::Value x; x.set_dtype(d); return x; }
+v1::Value TensorV(uint64_t id) { v1::Value x; x.set_tensor(id); return x; }
+v1::Value Str(const char* s) { v1::Value x; x.set_s(s); return x; }
+
+// A session spoken to in raw protocol messages.
+class RawSession {
+ public:
+  explicit RawSession(const std::string& address) {
+    grpc::ChannelArguments args;
+    args.SetMaxSendMessageSize(256 << 20);
+    channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    stub_ = v1::Runtime::NewStub(channel_);
+    grpc::ClientContext ctx;
+    v1::OpenSessionRequest req;
+    req.set_client_name("protocol-test");
+    v1::OpenSessionResponse resp;
+    grpc::Status st = stub_->OpenSession(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    id_ = resp.session_id();
+    ctx_.AddMetadata("tensord-session", id_);
+    stream_ = stub_->Stream(&ctx_);
+    reader_ = std::thread([this] {
+      ServerMessage m;
+      while (stream_->Read(&m)) {
+        std::lock_guard<std::mutex> l(mu_);
+        replies_.push_back(m);
+        cv_.notify_all();
+      }
+      std::lock_guard<std::mutex> l(mu_);
+      ended_ = true;
+      cv_.notify_all();
+    });
+  }
+  ~RawSession() {
+    ctx_.TryCancel();
+    reader_.join();
+  }
+
+  v1::Runtime::Stub& stub() { return *stub_; }
+  const std::string& id() const { return id_; }
+  grpc::ClientContext& context() { return ctx_; }
+
+  bool Send(const ClientMessage& m) { return stream_->Write(m); }
+
+  // Sends one op as its own batch.
+  void Op(const std::string& op, std::vector<v1::Value> args, std::vector<uint64_t> outputs) {
+    ClientMessage m;
+    auto* b = m.mutable_batch();
+    b->set_seq(++seq_);
+    auto* r = b->add_ops();
+    r->set_op(op);
+    r->set_location("protocol_test.cc:1");
+    for (auto& a : args) *r->add_args() = a;
+    for (auto o : outputs) r->add_outputs(o);
+    ASSERT_TRUE(Send(m));
+  }
+  void Release(uint64_t id) {
+    ClientMessage m;
+    m.mutable_batch()->set_seq(++seq_);
+    m.mutable_batch()->add_releases(id);
+    ASSERT_TRUE(Send(m));
+  }
+  // Fetches a tensor; returns the reply (with data or error).
+  v1::FetchReply Fetch(uint64_t id) {
+    ClientMessage m;
+    m.mutable_batch()->set_seq(++seq_);
+    auto* f = m.mutable_batch()->add_fetches();
+    f->set_request_id(++req_);
+    f->set_tensor(id);
+    EXPECT_TRUE(Send(m));
+    v1::FetchReply out;
+    std::string data;
+    for (;;) {
+      auto r = Next([&](const ServerMessage& s) { return s.has_fetch() && s.fetch().request_id() == req_; });
+      if (!r) return out;
+      if (r->fetch().offset() == 0) out = r->fetch();
+      data += r->fetch().data();
+      if (r->fetch().last()) break;
+    }
+    out.set_data(data);
+    return out;
+  }
+  // The next OpError reply (skipping others), or nullopt after a timeout.
+  std::optional<v1::OpError> NextError() {
+    auto r = Next([](const ServerMessage& s) { return s.has_error(); });
+    if (!r) return std::nullopt;
+    return r->error();
+  }
+  bool ended() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait_for(l, std::chrono::seconds(10), [&] { return ended_; });
+    return ended_;
+  }
+  grpc::Status Finish() {
+    ended();
+    return stream_->Finish();
+  }
+
+ private:
+  template <typename Pred>
+  std::optional<ServerMessage> Next(Pred pred) {
+    std::unique_lock<std::mutex> l(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      for (auto it = replies_.begin(); it != replies_.end(); ++it) {
+        if (pred(*it)) {
+          ServerMessage m = *it;
+          replies_.erase(it);
+          return m;
+        }
+      }
+      if (ended_ || cv_.wait_until(l, deadline) == std::cv_status::timeout) return std::nullopt;
+    }
+  }
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Runtime::Stub> stub_;
+  std::string id_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReaderWriter<ClientMessage, ServerMessage>> stream_;
+  std::thread reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<ServerMessage> replies_;
+  bool ended_ = false;
+  uint64_t seq_ = 0, req_ = 0;
+};
+
+// Makes ones([n]) as tensor `id` and checks a fetch returns n floats of 1.
+void ExpectServing(const std::string& address) {
+  RawSession s(address);
+  s.Op("ones", {Ints({3}), DTypeV("float32"), None()}, {1});
+  auto r = s.Fetch(1);
+  ASSERT_FALSE(r.has_error()) << r.error().message();
+  ASSERT_EQ(r.data().size(), 12u);
+  float v[3];
+  std::memcpy(v, r.data().data(), 12);
+  EXPECT_EQ(v[0], 1.0f);
+  EXPECT_EQ(v[2], 1.0f);
+}
+
+class ProtocolTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    daemon_ = new Daemon("limits:\n  max_tensor_bytes: 1048576\n  max_message_bytes: 4194304\n"
+                         "  max_chunk_bytes: 1048576\n  max_live_tensors: 50\n");
+  }
+  static void TearDownTestSuite() {
+    delete daemon_;
+    daemon_ = nullptr;
+  }
+  void TearDown() override {
+    ASSERT_TRUE(daemon_->alive()) << daemon_->log();
+    ExpectServing(daemon_->address());
+  }
+  static Daemon* daemon_;
+};
+Daemon* ProtocolTest::daemon_ = nullptr;
+
+TEST_F(ProtocolTest, HandshakeDescribesTheDaemon) {
+  RawSession s(daemon_->address());
+  grpc::ClientContext ctx;
+  v1::HandshakeRequest req;
+  req.set_protocol_major(1);
+  req.set_client_name("t");
+  v1::HandshakeResponse resp;
+  ASSERT_TRUE(s.stub().Handshake(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.protocol_major(), 1u);
+  ASSERT_GE(resp.devices_size(), 1);
+  EXPECT_EQ(resp.devices(0).kind(), "cpu");
+  EXPECT_EQ(resp.dtypes_size(), 10);
+  EXPECT_EQ(resp.op_schema_version().size(), 16u);
+  EXPECT_GT(resp.op_count(), 10u);
+}
+
+TEST_F(ProtocolTest, UnknownProtocolMajorIsRefusedNamingBothVersions) {
+  RawSession s(daemon_->address());
+  grpc::ClientContext ctx;
+  v1::HandshakeRequest req;
+  req.set_protocol_major(7);
+  req.set_protocol_minor(3);
+  v1::HandshakeResponse resp;
+  grpc::Status st = s.stub().Handshake(&ctx, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("7.3"), std::string::npos) << st.error_message();
+  EXPECT_NE(st.error_message().find("1.0"), std::string::npos) << st.error_message();
+}
+
+TEST_F(ProtocolTest, SessionIdsAreUnguessableAndUnknownOnesAreRefused) {
+  RawSession a(daemon_->address()), b(daemon_->address());
+  EXPECT_EQ(a.id().size(), 32u);
+  EXPECT_NE(a.id(), b.id());
+  auto channel = grpc::CreateChannel(daemon_->address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::Runtime::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("tensord-session", "0123456789abcdef0123456789abcdef");
+  auto stream = stub->Stream(&ctx);
+  ServerMessage m;
+  EXPECT_FALSE(stream->Read(&m));
+  grpc::Status st = stream->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ProtocolTest, OpsRunInStreamOrderAndFetchReturnsValues) {
+  RawSession s(daemon_->address());
+  s.Op("arange", {Int(0), Int(6), Int(1), None(), None()}, {1});
+  s.Op("view", {TensorV(1), Ints({2, 3})}, {2});
+  s.Op("add_", {TensorV(2), Int(10), Int(1)}, {});  // visible through the view's base
+  auto r = s.Fetch(1);
+  ASSERT_FALSE(r.has_error()) << r.error().message();
+  EXPECT_EQ(r.dtype(), "int64");
+  ASSERT_EQ(r.data().size(), 48u);
+  int64_t v[6];
+  std::memcpy(v, r.data().data(), 48);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(v[i], 10 + i);
+}
+
+TEST_F(ProtocolTest, UnknownOpFailsWithNotFoundAndPoisonsOutputs) {
+  RawSession s(daemon_->address());
+  s.Op("no_such_op", {Int(1)}, {5});
+  auto e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(e->message().find("unknown op 'no_such_op'"), std::string::npos) << e->message();
+  EXPECT_EQ(e->location(), "protocol_test.cc:1");
+  auto r = s.Fetch(5);
+  ASSERT_TRUE(r.has_error());
+  EXPECT_EQ(r.error().op(), "no_such_op");
+}
+
+TEST_F(ProtocolTest, WrongArityIsATypeError) {
+  RawSession s(daemon_->address());
+  s.Op("ones", {Ints({2})}, {1});
+  auto e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->exception(), "TypeError");
+  EXPECT_NE(e->message().find("expected 3 arguments"), std::string::npos) << e->message();
+}
+
+TEST_F(ProtocolTest, WrongAttributeTypeIsATypeError) {
+  RawSession s(daemon_->address());
+  s.Op("ones", {Str("three"), None(), None()}, {1});
+  auto e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->exception(), "TypeError");
+  EXPECT_NE(e->message().find("argument 'size' must be int[], not str"), std::string::npos)
+      << e->message();
+}
+
+TEST_F(ProtocolTest, UnknownAndReleasedTensorIdsAreNotFound) {
+  RawSession s(daemon_->address());
+  s.Op("neg", {TensorV(99)}, {2});
+  auto e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(e->message().find("unknown tensor id 99"), std::string::npos) << e->message();
+  s.Op("ones", {Ints({2}), None(), None()}, {3});
+  s.Release(3);
+  s.Op("neg", {TensorV(3)}, {4});
+  e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NE(e->message().find("unknown tensor id 3"), std::string::npos) << e->message();
+}
+
+TEST_F(ProtocolTest, NegativeAndOverflowingShapesAreRejected) {
+  RawSession s(daemon_->address());
+  s.Op("zeros", {Ints({2, -3}), None(), None()}, {1});
+  auto e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NE(e->message().find("negative dimension -3"), std::string::npos) << e->message();
+  s.Op("zeros", {Ints({int64_t{1} << 40, int64_t{1} << 40}), None(), None()}, {2});
+  e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NE(e->message().find("overflows"), std::string::npos) << e->message();
+}
+
+TEST_F(ProtocolTest, AllocationOverTheLimitIsResourceExhausted) {
+  RawSession s(daemon_->address());
+  s.Op("zeros", {Ints({1024, 1024}), None(), None()}, {1});  // 4 MiB > 1 MiB limit
+  auto e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(e->message().find("max_tensor_bytes"), std::string::npos) << e->message();
+}
+
+TEST_F(ProtocolTest, LiveTensorLimitIsResourceExhausted) {
+  RawSession s(daemon_->address());
+  for (uint64_t id = 1; id <= 51; ++id) s.Op("zeros", {Ints({1}), None(), None()}, {id});
+  auto e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(e->message().find("max_live_tensors"), std::string::npos) << e->message();
+}
+
+TEST_F(ProtocolTest, OversizedMessageEndsOnlyThatStream) {
+  RawSession s(daemon_->address());
+  ClientMessage m;
+  auto* u = m.mutable_upload();
+  u->set_tensor(1);
+  u->set_dtype("uint8");
+  u->add_sizes(8 << 20);
+  u->set_data(std::string(8 << 20, 'x'));  // over max_message_bytes (4 MiB)
+  s.Send(m);
+  grpc::Status st = s.Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+}
+
+TEST_F(ProtocolTest, ChunkedUploadRoundTripsAndBadChunksAreRejected) {
+  RawSession s(daemon_->address());
+  std::string data(300000, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
+  for (size_t off = 0; off < data.size(); off += 100000) {
+    ClientMessage m;
+    auto* u = m.mutable_upload();
+    u->set_tensor(1);
+    if (off == 0) {
+      u->set_dtype("uint8");
+      u->add_sizes(300000);
+    }
+    u->set_offset(off);
+    u->set_data(data.substr(off, 100000));
+    u->set_last(off + 100000 >= data.size());
+    ASSERT_TRUE(s.Send(m));
+  }
+  auto r = s.Fetch(1);
+  ASSERT_FALSE(r.has_error()) << r.error().message();
+  EXPECT_EQ(r.data(), data);
+
+  ClientMessage bad;
+  auto* u = bad.mutable_upload();
+  u->set_tensor(2);
+  u->set_dtype("uint8");
+  u->add_sizes(10);
+  u->set_offset(5);  // does not start at 0
+  u->set_data("abc");
+  ASSERT_TRUE(s.Send(bad));
+  auto e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NE(e->message().find("does not continue"), std::string::npos) << e->message();
+}
+
+TEST_F(ProtocolTest, TruncatedStreamLeavesTheDaemonServing) {
+  {
+    RawSession s(daemon_->address());
+    ClientMessage m;
+    auto* u = m.mutable_upload();
+    u->set_tensor(1);
+    u->set_dtype("float32");
+    u->add_sizes(1000);
+    u->set_data(std::string(100, 'a'));  // first of several chunks, then gone
+    ASSERT_TRUE(s.Send(m));
+    s.context().TryCancel();
+  }
+  ExpectServing(daemon_->address());
+}
+
+TEST_F(ProtocolTest, ClientErrorsInOneSessionLeaveOthersRunning) {
+  RawSession bad(daemon_->address());
+  RawSession good(daemon_->address());
+  good.Op("ones", {Ints({4}), None(), None()}, {1});
+  bad.Op("matmul", {TensorV(1), TensorV(2)}, {3});
+  ASSERT_TRUE(bad.NextError().has_value());
+  auto r = good.Fetch(1);
+  EXPECT_FALSE(r.has_error());
+  EXPECT_EQ(r.data().size(), 16u);
+}
+
+TEST(DaemonLifecycle, SigtermDrainsQueuedWorkAndExitsZero) {
+  Daemon d;
+  {
+    RawSession s(d.address());
+    s.Op("ones", {Ints({256, 256}), None(), None()}, {1});
+    for (int i = 0; i < 50; ++i) s.Op("matmul", {TensorV(1), TensorV(1)}, {static_cast<uint64_t>(100 + i)});
+    auto r = s.Fetch(149);
+    EXPECT_FALSE(r.has_error());
+  }
+  EXPECT_EQ(d.Terminate(), 0) << d.log();
+  EXPECT_NE(d.log().find("draining"), std::string::npos);
+}
+
+TEST(DaemonLifecycle, BadConfigFileFailsAtStartWithAClearMessage) {
+  EXPECT_THROW(Daemon("limits: [this is not a map"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace tensord::testing
