@@ -291,6 +291,8 @@ void Session::RunFetch(const v1::Fetch& fetch) {
   const Tensor& t = it->second.tensor;
   r->set_dtype(std::string(DTypeName(t.dtype())));
   for (int64_t s : t.sizes()) r->add_sizes(s);
+  for (int64_t s : t.strides()) r->add_strides(s);
+  r->set_storage_offset(t.meta.offset);
   const size_t total = t.meta.nbytes();
   r->set_total_bytes(total);
   if (fetch.metadata_only() || total == 0) {

@@ -154,6 +154,8 @@ struct Core::Impl {
             auto d = ParseDType(f.dtype());
             p.result.dtype = d.value_or(DType::kFloat32);
             p.result.sizes.assign(f.sizes().begin(), f.sizes().end());
+            p.result.strides.assign(f.strides().begin(), f.strides().end());
+            p.result.storage_offset = f.storage_offset();
             if (!p.meta_only) p.result.bytes = std::make_shared<std::vector<char>>(f.total_bytes());
           }
           if (!p.meta_only && p.result.bytes && f.offset() + f.data().size() <= p.result.bytes->size()) {
@@ -439,7 +441,10 @@ TensorMeta Core::FetchMeta(uint64_t id) {
     s.errors.clear();
     throw ToRemote(*p.error);
   }
-  return TensorMeta::Contiguous(p.result.dtype, Device{}, p.result.sizes);
+  TensorMeta m = TensorMeta::Contiguous(p.result.dtype, Device{}, p.result.sizes);
+  m.strides = p.result.strides;
+  m.offset = p.result.storage_offset;
+  return m;
 }
 
 void Core::Synchronize() {

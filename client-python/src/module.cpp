@@ -412,6 +412,14 @@ NB_MODULE(_C, m) {
       .def_prop_ro("_device_str", [](PyTensor& t) { return t.impl->meta().device.str(); })
       .def_prop_ro("_id", [](PyTensor& t) { return t.impl->id(); })
       .def("_fetch", &Fetch)
+      .def("_daemon_meta", [](PyTensor& t) {
+        TensorMeta m;
+        {
+          nb::gil_scoped_release unlocked;
+          m = t.impl->core()->FetchMeta(t.impl->id());
+        }
+        return nb::make_tuple(m.sizes, m.strides, m.offset, std::string(DTypeName(m.dtype)));
+      })
       .def("__add__", BinaryMethod<OpAdd, false>)
       .def("__radd__", BinaryMethod<OpAdd, true>)
       .def("__iadd__", BinaryMethod<OpAdd_, false>)

@@ -30,6 +30,13 @@ from ._functions import functions as _functions  # noqa: E402
 
 globals().update(_functions)
 
+# Family modules add what the generated wrappers cannot express (operators,
+# indexing, Python-only signatures); they may override generated names.
+from . import _ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape  # noqa: E402
+
+for _ext in (_ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape):
+    _ext.install(Tensor, globals())
+
 half = float16
 float = float32
 double = float64

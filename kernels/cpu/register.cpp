@@ -1,6 +1,6 @@
 // The list of CPU kernel families. A family file defines one Register*
-// function; add yours here (static registrars would be dropped by the
-// linker from a static library).
+// function (static registrars would be dropped by the linker from a static
+// library); a new family adds itself here.
 #include <mutex>
 
 #include "kernels/kernel.h"
@@ -8,12 +8,19 @@
 namespace tensord {
 
 void RegisterBinaryKernels(KernelRegistry& r);
+void RegisterCompareKernels(KernelRegistry& r);
 void RegisterCopyKernels(KernelRegistry& r);
 void RegisterCreationKernels(KernelRegistry& r);
+void RegisterIndexKernels(KernelRegistry& r);
+void RegisterJoinKernels(KernelRegistry& r);
+void RegisterLinalgKernels(KernelRegistry& r);
 void RegisterMatmulKernels(KernelRegistry& r);
+void RegisterPointwiseKernels(KernelRegistry& r);
 void RegisterRandomKernels(KernelRegistry& r);
 void RegisterReduceKernels(KernelRegistry& r);
+void RegisterScanKernels(KernelRegistry& r);
 void RegisterShapeKernels(KernelRegistry& r);
+void RegisterSortKernels(KernelRegistry& r);
 void RegisterUnaryKernels(KernelRegistry& r);
 
 void RegisterCpuKernels() {
@@ -21,12 +28,19 @@ void RegisterCpuKernels() {
   std::call_once(once, [] {
     KernelRegistry& r = KernelRegistry::Get();
     RegisterBinaryKernels(r);
+    RegisterCompareKernels(r);
     RegisterCopyKernels(r);
     RegisterCreationKernels(r);
+    RegisterIndexKernels(r);
+    RegisterJoinKernels(r);
+    RegisterLinalgKernels(r);
     RegisterMatmulKernels(r);
+    RegisterPointwiseKernels(r);
     RegisterRandomKernels(r);
     RegisterReduceKernels(r);
+    RegisterScanKernels(r);
     RegisterShapeKernels(r);
+    RegisterSortKernels(r);
     RegisterUnaryKernels(r);
   });
 }

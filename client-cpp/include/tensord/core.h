@@ -63,6 +63,8 @@ using TensorPtr = std::shared_ptr<TensorImpl>;
 struct FetchedTensor {
   DType dtype;
   Shape sizes;
+  Shape strides;               // the daemon's layout (data is contiguous)
+  int64_t storage_offset = 0;
   std::shared_ptr<std::vector<char>> bytes;  // contiguous row-major
 };
 
@@ -102,6 +104,7 @@ class Core : public std::enable_shared_from_this<Core> {
                       std::string location);
   // Sync points: throw RemoteError for the first failure not yet raised.
   FetchedTensor Fetch(const TensorPtr& t);
+  // The daemon's metadata of a tensor (its real strides and offset).
   TensorMeta FetchMeta(uint64_t id);
   void Synchronize();
   // Sends what is recorded without waiting.
