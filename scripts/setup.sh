@@ -5,6 +5,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${TENSORD_BUILD_DIR:-$ROOT/build}
 VENV=$ROOT/.venv
 JOBS=${TENSORD_JOBS:-$(nproc)}
+# ccache keys on paths relative to the checkout, so clones and worktrees of
+# the repository share cached objects.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
 
 DEBIAN_PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
