@@ -1,6 +1,7 @@
 #include "kernels/kernel.h"
 
 #include "kernels/core/error.h"
+#include "kernels/device_backend.h"
 
 namespace tensord {
 
@@ -20,7 +21,9 @@ std::vector<const Tensor*> KernelContext::tensor_list(size_t arg) const {
 Tensor& KernelContext::output(size_t i) {
   TD_ASSERT(i < out_metas.size());
   if (outputs.size() < out_metas.size()) outputs.resize(out_metas.size());
-  if (!outputs[i].defined()) outputs[i] = Tensor::Empty(out_metas[i], tracker);
+  if (!outputs[i].defined()) {
+    outputs[i] = Tensor::Empty(out_metas[i], tracker, AllocatorFor(out_metas[i].device));
+  }
   return outputs[i];
 }
 
@@ -45,6 +48,8 @@ Kernel KernelRegistry::Find(const OpSchema& op, Device::Kind device) const {
 std::vector<std::string> KernelRegistry::Missing(Device::Kind device) const {
   std::vector<std::string> missing;
   for (const auto& op : AllOps()) {
+    // CUDA kernels exist only once a backend is installed.
+    if (device == Device::Kind::kCUDA && cuda_.empty()) continue;
     const bool listed = device == Device::Kind::kCPU ? op.cpu : op.cuda;
     const bool needs_kernel = op.returns != ReturnKind::kView &&
                               op.returns != ReturnKind::kViewList;

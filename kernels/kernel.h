@@ -40,6 +40,7 @@ struct KernelContext {
   std::vector<const Tensor*> tensor_list(size_t arg) const;
   // Allocates result i from out_metas[i] on first use.
   Tensor& output(size_t i = 0);
+  // A scratch tensor on the host.
   Tensor NewTensor(const TensorMeta& meta) const { return Tensor::Empty(meta, tracker); }
 };
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/device_backend.h"
 #include "kernels/kernel.h"
 #include "server/config.h"
 #include "server/cuda_loader.h"
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
   }
   CudaBackendStatus cuda = LoadCudaBackend(config.cuda_library);
   if (cuda.backend) {
+    InstallCudaBackend(cuda.backend, static_cast<int>(cuda.devices.size()));
     for (const auto& d : cuda.devices) {
       spdlog::info("GPU cuda:{}: {} ({} MiB)", d.index, d.name, d.total_memory >> 20);
       v1::DeviceInfo info;
@@ -99,6 +101,7 @@ int main(int argc, char** argv) {
     }
   } else {
     spdlog::info("no GPU: serving CPU only ({})", cuda.reason);
+    SetCudaUnavailableReason(cuda.reason);
   }
 
   RuntimeService service(config, devices);
@@ -131,5 +134,10 @@ int main(int argc, char** argv) {
   service.Drain(config.drain_timeout_seconds);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   spdlog::info("stopped");
-  return 0;
+  spdlog::shutdown();
+  // Queued work has run and every stream is closed. Skip static teardown:
+  // gRPC 1.51's library shutdown can sit in a 10 s epoll_wait joining its
+  // executor thread, which would make a clean SIGTERM look like a hang.
+  std::fflush(nullptr);
+  std::_Exit(0);
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kernels/core/error.h"
+#include "kernels/device_backend.h"
 #include "kernels/meta/infer.h"
 
 namespace tensord {
@@ -222,9 +223,16 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
       TD_CHECK(m.nbytes() <= config_.limits.max_tensor_bytes, kResource, "[", op->name,
                "] result of ", ShapeStr(m.sizes), " ", DTypeName(m.dtype), " needs ", m.nbytes(),
                " bytes; limits.max_tensor_bytes is ", config_.limits.max_tensor_bytes);
-      TD_CHECK(m.device.is_cpu(), kRuntime, "[", op->name, "] device ", m.device.str(),
-               " is not available on this daemon (CPU kernels only in this build)");
     }
+    // The op runs where its tensors are (for factories: its result).
+    Device device;
+    if (!args.metas.empty()) {
+      device = args.metas[0]->device;
+    } else if (!metas.empty()) {
+      device = metas[0].device;
+    }
+    if (op->name == "to_device" && !metas.empty() && !metas[0].device.is_cpu()) device = metas[0].device;
+    if (!device.is_cpu()) AllocatorFor(device);  // RuntimeError when it does not exist
     std::vector<Tensor> results;
     if (op->returns == ReturnKind::kView || op->returns == ReturnKind::kViewList) {
       const Tensor& base = *inputs[args.values[op->alias_param].i];
@@ -233,9 +241,9 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
         results.push_back(base.View(std::move(m)));
       }
     } else {
-      Kernel kernel = KernelRegistry::Get().Find(*op, Device::Kind::kCPU);
-      TD_CHECK(kernel != nullptr, kNotImplemented, "[", op->name,
-               "] not implemented for device cpu");
+      Kernel kernel = KernelRegistry::Get().Find(*op, device.kind);
+      TD_CHECK(kernel != nullptr, kNotImplemented, "[", op->name, "] not implemented for device ",
+               device.is_cpu() ? "cpu" : "cuda", " in this tensord build");
       KernelContext ctx(*op, args);
       ctx.tensors = inputs;
       ctx.out_metas = std::move(metas);
@@ -299,10 +307,13 @@ void Session::RunFetch(const v1::Fetch& fetch) {
     Send(std::move(m));
     return;
   }
-  Tensor src = t;
-  if (!t.is_contiguous()) {
-    src = Tensor::Empty(TensorMeta::Contiguous(t.dtype(), t.meta.device, t.sizes()), tracker_);
-    CopyInto(src, t);
+  Tensor src;
+  try {
+    src = ToHost(t, tracker_);
+  } catch (const OpError& e) {
+    *r->mutable_error() = *MakeError(e, nullptr, 0, 0);
+    Send(std::move(m));
+    return;
   }
   const size_t chunk = config_.limits.max_chunk_bytes;
   for (size_t off = 0; off < total; off += chunk) {

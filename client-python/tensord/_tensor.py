@@ -124,14 +124,27 @@ def to(self: Any, *args: Any, **kwargs: Any) -> Any:
         else:
             raise TypeError(f"to() received an invalid combination of arguments: {type(a).__name__}")
     out = self
-    if dev is not None and str(device(dev)) != self._device_str and not (
-            device(dev).type == "cpu" and self._device_str == "cpu"):
-        raise RuntimeError(f"[to] moving tensors to {device(dev)} is not supported by this tensord yet")
     if dtype is not None and dtype is not self.dtype:
-        out = _C.call("to_dtype", (self, dtype))
-    elif copy:
+        out = _C.call("to_dtype", (out, dtype))
+    if dev is not None:
+        target = device(dev)
+        if target.type == "cuda" and target.index is None:
+            target = device("cuda", 0)
+        if str(target) != out._device_str:
+            out = _C.call("to_device", (out, str(target)))
+    if copy and out is self:
         out = _C.call("clone", (self,))
     return out
+
+
+def cuda(self: Any, device_index: Any = None, non_blocking: builtins.bool = False) -> Any:
+    if isinstance(device_index, device):
+        return to(self, device_index)
+    return to(self, device("cuda", 0 if device_index is None else device_index))
+
+
+def cpu(self: Any) -> Any:
+    return to(self, "cpu")
 
 
 def _caster(d: _dtype.dtype) -> Any:
@@ -164,7 +177,7 @@ def install() -> None:
         "long": _caster(_dtype.int64), "int": _caster(_dtype.int32),
         "short": _caster(_dtype.int16), "char": _caster(_dtype.int8),
         "byte": _caster(_dtype.uint8), "bool": _caster(_dtype.bool),
-        "cpu": lambda self: self,
+        "cpu": cpu, "cuda": cuda,
         "__neg__": lambda self: _C.call("neg", (self,)),
         "__pos__": lambda self: self,
     }

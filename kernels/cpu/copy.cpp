@@ -49,7 +49,7 @@ void FillKernel(KernelContext& ctx) {
 }  // namespace
 
 void RegisterCopyKernels(KernelRegistry& r) {
-  for (const char* op : {"contiguous", "clone", "to_dtype"}) {
+  for (const char* op : {"contiguous", "clone", "to_dtype", "to_device"}) {
     r.Register(op, Device::Kind::kCPU, &CopyOutKernel);
   }
   r.Register("copy_", Device::Kind::kCPU, &CopyInPlaceKernel);

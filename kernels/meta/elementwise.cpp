@@ -68,4 +68,10 @@ void to_dtype(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& o
   outs.push_back(TensorMeta::Contiguous(args.values[1].dtype, self.device, self.sizes));
 }
 
+// A contiguous copy on the device argument.
+void to_device(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
+  const TensorMeta& self = args.tensor(0);
+  outs.push_back(TensorMeta::Contiguous(self.dtype, args.values[1].device, self.sizes));
+}
+
 }  // namespace tensord::rules

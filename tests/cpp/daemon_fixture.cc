@@ -20,7 +20,9 @@ Daemon::Daemon(const std::string& config_yaml, std::vector<std::string> extra_ar
   dir_ = mkdtemp(tmpl);
   const std::string sock = dir_ + "/d.sock";
   address_ = "unix:" + sock;
-  std::vector<std::string> args = {TENSORD_BINARY, "--listen", address_, "--log-level", "info",
+  // TENSORD_BINARY in the environment wins (a GPU bundle runs elsewhere).
+  const char* env_binary = std::getenv("TENSORD_BINARY");
+  std::vector<std::string> args = {env_binary && *env_binary ? env_binary : TENSORD_BINARY, "--listen", address_, "--log-level", "info",
                                    "--threads", "2"};
   if (!config_yaml.empty()) {
     std::ofstream(dir_ + "/config.yaml") << config_yaml;

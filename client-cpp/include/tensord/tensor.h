@@ -39,6 +39,7 @@ struct Arg {
   Arg(std::vector<int64_t> v) : value(Value::Ints(std::move(v))) {}          // NOLINT
   Arg(DType d) : value(Value::OfDType(d)) {}                                 // NOLINT
   Arg(const char* s) : value(Value::Str(s)) {}                               // NOLINT
+  Arg(Device d) : value(Value::OfDevice(d)) {}                               // NOLINT
   static Arg None() { return Arg(Value::None()); }
 
  private:
