@@ -59,6 +59,15 @@ Allocator* AllocatorFor(const Device& device) {
   return all[device.index].get();
 }
 
+void SynchronizeDevices() {
+  if (!g_backend) return;
+  for (size_t i = 0; i < CudaAllocators().size(); ++i) {
+    if (g_backend->synchronize(static_cast<int>(i)) != 0) {
+      Fail(ErrorKind::kRuntime, "[synchronize] cuda:", i, ": ", g_backend->last_error());
+    }
+  }
+}
+
 Tensor ToHost(const Tensor& t, const std::shared_ptr<MemoryTracker>& tracker) {
   if (t.meta.device.is_cpu()) {
     if (t.is_contiguous()) return t;

@@ -21,6 +21,9 @@ const TensordCudaBackend* CudaBackend();  // nullptr: CPU only
 // The allocator for tensors on `device`; RuntimeError when the device does
 // not exist on this daemon.
 Allocator* AllocatorFor(const Device& device);
+// Waits until every device has finished the work queued on it (a sync
+// point: tensord.synchronize()).
+void SynchronizeDevices();
 // A contiguous host copy of `t` (t itself when it is already a contiguous
 // CPU tensor).
 Tensor ToHost(const Tensor& t, const std::shared_ptr<MemoryTracker>& tracker = nullptr);

@@ -130,6 +130,13 @@ void Session::RunBatch(const v1::Batch& batch) {
     if (tensors_.erase(id)) --live_tensors_;
   }
   if (batch.sync_request_id() != 0) {
+    try {
+      SynchronizeDevices();
+    } catch (const OpError& e) {
+      v1::ServerMessage err;
+      *err.mutable_error() = *MakeError(e, nullptr, batch.seq(), 0);
+      Send(std::move(err));
+    }
     v1::ServerMessage m;
     m.mutable_synced()->set_request_id(batch.sync_request_id());
     Send(std::move(m));

@@ -77,6 +77,7 @@ Tensor Tensor::view(std::vector<int64_t> size, std::source_location loc) const {
   return session().Call1("view", {*this, std::move(size)}, loc);
 }
 Tensor Tensor::to(DType dtype, std::source_location loc) const {
+  if (dtype == this->dtype()) return *this;  // as PyTorch: no copy
   return session().Call1("to_dtype", {*this, dtype}, loc);
 }
 

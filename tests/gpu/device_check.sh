@@ -104,6 +104,21 @@ s = per_call(lambda: torch.add(a, b, out=c), 3, 20)
 print(f"BENCH torch_add_64M {12 * m / s / 1e9:.0f} GB/s")
 PY
 
+# ---- the daemon's CUDA path (bundle_daemon.sh packed it) -------------------------
+daemon_result="not bundled"
+if [ -f "$here/daemon.tar.xz" ]; then
+  echo "== daemon_gpu_tests (tensord daemon + CUDA backend through the C++ client)"
+  tar -C "$tmp" -xJf "$here/daemon.tar.xz"
+  LD_LIBRARY_PATH="$tmp/daemon/lib:$LD_LIBRARY_PATH" TENSORD_REQUIRE_GPU=1 \
+    TENSORD_BINARY="$tmp/daemon/bin/tensord" timeout 300 "$tmp/daemon/bin/daemon_gpu_tests" 2>&1 | tee "$tmp/daemon.txt"
+  d_rc=${PIPESTATUS[0]}
+  d_pass=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$tmp/daemon.txt" | tail -1)
+  d_fail=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$tmp/daemon.txt" | tail -1)
+  if [ "$d_rc" = 0 ]; then daemon_result="PASS"; else daemon_result="FAIL (exit $d_rc)"; fi
+  daemon_result="$daemon_result: ${d_pass:-0} passed, ${d_fail:-0} failed"
+  daemon_tflops=$(sed -n 's/.*TENSORD_GPU_MATMUL .* tflops=\([0-9.]*\).*/\1/p' "$tmp/daemon.txt" | tail -1)
+fi
+
 # ---- table ----------------------------------------------------------------------
 val() { awk -v k="$1" '$1 == "BENCH" && $2 == k { print $3; exit }' "$tmp/bench.txt" "$tmp/torch.txt"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }'; }
@@ -118,10 +133,13 @@ printf '| %-30s | %-14s | %-14s | %-16s |\n' "check" "tensord" "torch" "tensord 
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..16})" "$(printf -- '-%.0s' {1..18})"
 printf '| %-30s | %-14s | %-14s | %-16s |\n' "sgemm 4096^3 fp32, GFLOP/s" "${sg:--}" "${tsg:--}" "$(ratio "${sg:-0}" "${tsg:-0}")"
 printf '| %-30s | %-14s | %-14s | %-16s |\n' "add 64M fp32, GB/s (3x4 B/elt)" "${ad:--}" "${tad:--}" "$(ratio "${ad:-0}" "${tad:-0}")"
+tsg_tf=$(awk -v g="${tsg:-0}" 'BEGIN { if (g > 0) printf "%.2f", g / 1000; else print "-" }')
+printf '| %-30s | %-14s | %-14s | %-16s |\n' "daemon matmul chain, TFLOP/s" "${daemon_tflops:--}" "$tsg_tf" "$(ratio "${daemon_tflops:-0}" "${tsg_tf:-0}")"
 echo "device:            ${device:-unknown}"
+echo "daemon_gpu_tests:  $daemon_result"
 echo "torch:             $(val torch_version || true)"
 echo "cuda_backend_test: $test_result"
 echo "cuda_bench:        $bench_result"
 echo "external libs:     $ext_note"
 rm -rf "$tmp"
-[ "$test_rc" = 0 ] && [ "$bench_rc" = 0 ]
+[ "$test_rc" = 0 ] && [ "$bench_rc" = 0 ] && [[ "$daemon_result" != FAIL* ]]
