@@ -67,6 +67,7 @@ struct Core::Impl {
   Outgoing batch;
   int batch_ops = 0;
   uint64_t ops_recorded = 0;
+  std::vector<uint64_t> op_counts = std::vector<uint64_t>(AllOps().size());
   uint64_t batches_sent = 0;
   bool closed = false;
 
@@ -285,6 +286,10 @@ const DaemonInfo& Core::info() const { return impl_->info; }
 const std::string& Core::session_id() const { return impl_->session_id; }
 uint64_t Core::ops_recorded() const { return impl_->ops_recorded; }
 uint64_t Core::batches_sent() const { return impl_->batches_sent; }
+std::vector<uint64_t> Core::op_counts() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->op_counts;
+}
 
 void Core::Release(uint64_t id) {
   Impl& s = *impl_;
@@ -340,6 +345,7 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
     }
   }
   ++s.ops_recorded;
+  ++s.op_counts[op.index];
   if (++s.batch_ops >= kFlushOps) s.FlushLocked();
   return results;
 }

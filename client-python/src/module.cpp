@@ -503,6 +503,14 @@ NB_MODULE(_C, m) {
     d["session_id"] = CurrentCore()->session_id();
     return d;
   });
+  m.def("op_counts", [] {
+    nb::dict d;
+    if (g.core) {
+      auto counts = g.core->op_counts();
+      for (const OpSchema& op : AllOps()) d[op.name.c_str()] = counts[op.index];
+    }
+    return d;
+  });
   m.def("stats", [] {
     nb::dict d;
     d["ops_recorded"] = g.core ? g.core->ops_recorded() : 0;

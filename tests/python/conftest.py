@@ -73,3 +73,13 @@ def connected(daemon: DaemonProcess) -> Iterator[None]:
 def ref():  # type: ignore[no-untyped-def]
     """Debian's PyTorch 1.13, the reference semantics."""
     return pytest.importorskip("torch", reason="Debian's python3-torch is the reference")
+
+
+# Which test files this run collected, and whether a -k/-m filter was used:
+# test_zz_op_coverage.py checks op coverage only on a full run.
+RUN_INFO: dict = {"files": set(), "filtered": False}
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:  # type: ignore[no-untyped-def]
+    RUN_INFO["files"] = {Path(str(it.fspath)).name for it in items}
+    RUN_INFO["filtered"] = bool(config.option.keyword or config.option.markexpr)

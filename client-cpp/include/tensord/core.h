@@ -115,6 +115,8 @@ class Core : public std::enable_shared_from_this<Core> {
   // Stats for tests and benchmarks.
   uint64_t ops_recorded() const;
   uint64_t batches_sent() const;
+  // How often each op (by schema index) was recorded by this core.
+  std::vector<uint64_t> op_counts() const;
 
  private:
   friend class TensorImpl;
