@@ -37,6 +37,8 @@ _METHOD_ALIASES.update({"arctan2_": "atan2_", "true_divide_": "div_"})
 
 def _operator(op: str, reverse: bool) -> Callable[..., Any]:
     def method(self: Any, other: Any, *rest: Any) -> Any:
+        if other is None:
+            return NotImplemented
         return _C.binary(op, self, other, reverse)
     method.__name__ = method.__qualname__ = op
     return method

@@ -86,9 +86,18 @@ void BinaryArithKernel(KernelContext& ctx) {
   if (fn == "div" && !rounding.empty() && IsIntegral(compute, true)) {
     CheckNoIntegerZero(ctx.op.name, b);
   }
-  TD_CHECK(!(fn == "sub" && compute == DType::kBool), kRuntime, "[", ctx.op.name,
-           "] Subtraction, the `-` operator, with two bool tensors is not supported. "
-           "Use the `^` or `logical_xor()` operator instead.");
+  if (fn == "sub") {
+    auto is_bool = [&](int i) {
+      const Value& v = ctx.args.values[i];
+      return v.is_tensor() ? ctx.args.tensor(i).dtype == DType::kBool : v.kind == Value::Kind::kBool;
+    };
+    TD_CHECK(!(is_bool(0) && is_bool(1)), kRuntime, "[", ctx.op.name,
+             "] Subtraction, the `-` operator, with two bool tensors is not supported. "
+             "Use the `^` or `logical_xor()` operator instead.");
+    TD_CHECK(!is_bool(0) && !is_bool(1), kRuntime, "[", ctx.op.name,
+             "] Subtraction, the `-` operator, with a bool tensor is not supported. "
+             "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+  }
   Tensor dst = out.dtype() == compute ? out : ctx.NewTensor(TensorMeta::Contiguous(compute, out.meta.device, out.sizes()));
   const int alpha_p = ctx.op.param_index("alpha");
   const Value alpha = alpha_p >= 0 ? ctx.args.values[alpha_p] : Value::Int(1);

@@ -60,6 +60,10 @@ void ClampKernel(KernelContext& ctx) {
   const Tensor x = OperandAs(ctx, 0, compute);
   const Tensor lo = OperandAs(ctx, has_lo ? 1 : 2, compute);
   const Tensor hi = OperandAs(ctx, has_hi ? 2 : 1, compute);
+  // PyTorch runs one tensor bound as maximum/minimum, which take bool.
+  const bool bool_ok = tensors && has_lo != has_hi;
+  TD_CHECK(compute != DType::kBool || bool_ok, kRuntime, "[", ctx.op.name,
+           "] \"clamp\" not implemented for 'Bool'");
   DispatchAll(compute, ctx.op.name, [&]<typename T>() {
     using M = opmath_t<T>;
     TernaryLoop<T, T>(d.dst, x, lo, hi, [=](T xv, T lv, T hv) {

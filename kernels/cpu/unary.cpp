@@ -117,6 +117,30 @@ constexpr auto kFloating = [](DType d, std::string_view op, auto&& f) { Dispatch
 constexpr auto kAll = [](DType d, std::string_view op, auto&& f) { DispatchAll(d, op, f); };
 constexpr auto kIntegral = [](DType d, std::string_view op, auto&& f) { DispatchIntegral(d, op, f); };
 
+// round(decimals=d) scales by 10^|d|. bfloat16 rounds its intermediate
+// products to bfloat16, as PyTorch's kernel does; other dtypes use opmath
+// (PyTorch's CPU build has no float16 kernel for it).
+void RoundDecimals(KernelContext& ctx, int64_t decimals) {
+  const DType self = ctx.tensor(0).dtype();
+  ElementwiseDst d(ctx, self);
+  const bool neg = decimals < 0;
+  const double scale = std::pow(10.0, static_cast<double>(neg ? -decimals : decimals));
+  DispatchFloating(self, ctx.op.name, [&]<typename T>() {
+    using M = opmath_t<T>;
+    // Identity except for bfloat16, whose values round after each step.
+    auto step = [](M v) {
+      if constexpr (std::is_same_v<T, BFloat16>) return M(Convert<T>(v));
+      else return v;
+    };
+    const M s = step(M(scale));
+    UnaryLoop<T, T>(d.dst, ctx.tensor(0), [s, neg, step](T x) {
+      if (neg) return Convert<T>(step(std::nearbyint(step(M(x) / s))) * s);
+      return Convert<T>(step(std::nearbyint(step(M(x) * s))) / s);
+    });
+  });
+  d.Finish();
+}
+
 void SameUnaryKernel(KernelContext& ctx) {
   const std::string& v = ctx.op.variant;
   const DType self = ctx.tensor(0).dtype();
@@ -147,15 +171,7 @@ void SameUnaryKernel(KernelContext& ctx) {
   }
   if (v == "floor" || v == "ceil" || v == "trunc" || v == "round") {
     const int p = ctx.op.param_index("decimals");
-    const int64_t decimals = p >= 0 ? ctx.args.get_int(p) : 0;
-    if (decimals != 0) {
-      const bool neg = decimals < 0;
-      const double scale = std::pow(10.0, static_cast<double>(neg ? -decimals : decimals));
-      return SameUnary(ctx, kFloating, [neg, scale]<typename M>(M x) {
-        const M s = static_cast<M>(scale);
-        return neg ? M(std::nearbyint(x / s) * s) : M(std::nearbyint(x * s) / s);
-      }, self);
-    }
+    if (p >= 0 && !ctx.args.is_none(p)) return RoundDecimals(ctx, ctx.args.get_int(p));
     const int which = v == "floor" ? 0 : v == "ceil" ? 1 : v == "trunc" ? 2 : 3;
     return SameUnary(ctx, kNumeric, [which]<typename M>(M x) {
       if constexpr (std::is_floating_point_v<M>) {
