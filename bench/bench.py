@@ -270,7 +270,9 @@ def main() -> int:
         "daemon_devices": list(info["device_names"]),
         "cpus": os.cpu_count(),
         "avx512": _AVX512,
-        "baseline_env": {k: os.environ.get(k, v) for k, v in _BASELINE_ENV.items()} if _AVX512 else {},
+        # What NumPy and PyTorch saw when they loaded (a user's own value wins).
+        "baseline_env": ({k: os.environ.get(k, v) for k, v in _BASELINE_ENV.items()}
+                         if _AVX512 else {}),
         "torch": torch.__version__ if torch is not None else None,
         "torch_threads": torch.get_num_threads() if torch is not None else None,
         "numpy": np.__version__,
@@ -278,8 +280,10 @@ def main() -> int:
         "repeat": repeat,
     }
     print(f"tensord bench: daemon {env['daemon_version']} at {address}; {env['daemon_devices']}")
-    print(f"  {env['cpus']} CPUs, AVX-512 {'yes' if _AVX512 else 'no'}; torch {env['torch']} "
-          f"({env['torch_threads']} threads), numpy {env['numpy']}; baseline env "
+    torch_desc = (f"torch {env['torch']} ({env['torch_threads']} threads)" if torch is not None
+                  else "torch not installed")
+    print(f"  {env['cpus']} CPUs, AVX-512 {'yes' if _AVX512 else 'no'}; {torch_desc}, "
+          f"numpy {env['numpy']}; baseline env "
           f"{env['baseline_env'] or 'untouched'}; median of {repeat}")
     sys.stdout.flush()
 
@@ -296,8 +300,7 @@ def main() -> int:
     us = {k: (v * 1e6 if v is not None else None) for k, v in tiny.items()}
     ms = {k: (v * 1e3 if v is not None else None) for k, v in mm.items()}
     gf = {k: (flops / v / 1e9 if v else None) for k, v in mm.items()}
-    gbs = {k: nbytes_per_s / 1e9 for k, nbytes_per_s in
-           ((k, xfer_bytes / v) for k, v in xfer.items())}
+    gbs = {k: xfer_bytes / v / 1e9 for k, v in xfer.items()}
 
     rows = [
         (f"tiny add, 16 x f32, {n_ops} ops + sync", "us/op", us, 2),

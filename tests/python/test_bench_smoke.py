@@ -20,7 +20,8 @@ import pytest
 from conftest import ROOT, DaemonProcess
 
 
-def test_bench_quick_prints_every_row_and_exits_zero(daemon: DaemonProcess, tmp_path: Path) -> None:
+def test_bench_quick_prints_every_row_and_exits_zero(daemon: DaemonProcess,
+                                                     tmp_path: Path) -> None:
     out_json = tmp_path / "bench.json"
     env = dict(os.environ, TENSORD_ADDR=daemon.address)
     proc = subprocess.run(
@@ -42,7 +43,7 @@ def test_bench_quick_prints_every_row_and_exits_zero(daemon: DaemonProcess, tmp_
 
 
 def _yaml() -> Any:
-    return pytest.importorskip("yaml", reason="PyYAML (Debian's python3-yaml) parses the YAML files")
+    return pytest.importorskip("yaml", reason="PyYAML (Debian's python3-yaml) parses YAML files")
 
 
 def test_k8s_daemonset_parses_with_grpc_probes() -> None:
