@@ -1,0 +1,90 @@
+"""bench/bench.py runs end to end, and the deploy/config starting points hold up.
+
+No timing is asserted: the benchmark's figures are for people to read. The
+deploy files are only parsed (docker, systemd and Kubernetes are not run
+here); the example daemon config is checked against the keys and defaults in
+server/config.h/.cpp, and a daemon must start with it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT, DaemonProcess
+
+
+def test_bench_quick_prints_every_row_and_exits_zero(daemon: DaemonProcess,
+                                                     tmp_path: Path) -> None:
+    out_json = tmp_path / "bench.json"
+    env = dict(os.environ, TENSORD_ADDR=daemon.address)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench.py"), "--quick", "--json", str(out_json)],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    number = r"\s+\d+\.\d+"
+    for row in (r"tiny add, 16 x f32, \d+ ops \+ sync\s+us/op",
+                r"matmul \d+\^2 f32 x\d+ \+ sync\s+ms",
+                r"matmul \d+\^2 f32 x\d+ \+ sync\s+GFLOP/s",
+                r"upload \d+ MiB f32 \(from_numpy \+ sync\)",
+                r"fetch \d+ MiB f32 \(\.numpy\(\)\)"):
+        # tensord's figure is always there; torch may be n/a where it is missing.
+        assert re.search(row + number, proc.stdout), f"no row /{row}/ in:\n{proc.stdout}"
+    result = json.loads(out_json.read_text())
+    assert result["tiny_add"]["us_per_op"]["tensord"] > 0
+    assert result["matmul"]["gflops"]["tensord"] > 0
+    assert set(result["transfer"]["gb_per_s"]) == {"upload", "fetch", "tcp", "unix", "memcpy"}
+
+
+def _yaml() -> Any:
+    return pytest.importorskip("yaml", reason="PyYAML (Debian's python3-yaml) parses YAML files")
+
+
+def test_k8s_daemonset_parses_with_grpc_probes() -> None:
+    docs = list(_yaml().safe_load_all((ROOT / "deploy" / "k8s" / "daemonset.yaml").read_text()))
+    assert [d["kind"] for d in docs] == ["DaemonSet"]
+    container = docs[0]["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["grpc"] == {"port": 7070}
+    assert container["readinessProbe"]["grpc"] == {"port": 7070}
+    args = container["args"]
+    assert args[args.index("--listen") + 1] == "0.0.0.0:7070"
+
+
+def _config_defaults() -> dict[str, Any]:
+    """Key -> default, read from server/config.h (numbers and strings only)."""
+    defaults: dict[str, Any] = {}
+    for m in re.finditer(r"^\s+[\w:]+(?:<[^>]*>)?\s+(\w+)\s*=\s*([^;]+);",
+                         (ROOT / "server" / "config.h").read_text(), re.M):
+        name, expr = m.group(1), m.group(2).strip()
+        if expr.startswith('"'):
+            defaults[name] = expr.strip('"')
+        elif re.fullmatch(r"[\d\sul<]+", expr):
+            defaults[name] = eval(re.sub(r"(\d+)u?l*l*", r"\1", expr))  # e.g. 16ull << 30
+    return defaults
+
+
+def test_example_config_has_every_key_at_its_default() -> None:
+    config = _yaml().safe_load((ROOT / "configs" / "tensord.yaml").read_text())
+    source = (ROOT / "server" / "config.cpp").read_text()
+    read = set(re.findall(r'Read\(root, "(\w+)"', source)) | {"listen"}
+    read_limits = set(re.findall(r'Read\(limits, "(\w+)"', source))
+    assert read <= set(config), f"keys missing from configs/tensord.yaml: {read - set(config)}"
+    assert read_limits <= set(config["limits"]), read_limits - set(config["limits"])
+    defaults = _config_defaults()
+    flat = {**{k: v for k, v in config.items() if k != "limits"}, **config["limits"]}
+    for key, value in flat.items():
+        if key in defaults:
+            assert value == defaults[key], f"{key}: example {value!r}, default {defaults[key]!r}"
+    assert config["listen"] == ["127.0.0.1:7070"]
+
+
+def test_example_config_starts_a_daemon_that_drains_on_sigterm() -> None:
+    d = DaemonProcess(config=(ROOT / "configs" / "tensord.yaml").read_text())
+    assert d.stop() == 0, d.log()
+    assert "draining" in d.log()
