@@ -34,9 +34,11 @@ def _make_function(name: str, takes_size: builtins.bool) -> Callable[..., Any]:
             if kwargs.get("dtype") is None and name in _DEFAULT_FLOAT:
                 kwargs["dtype"] = _dtype.get_default_dtype()
             kwargs.pop("requires_grad", None)
+            kwargs.pop("generator", None)
             return _C.call(name, (size,) + tuple(args), kwargs)
     else:
         def fn(*args: Any, **kwargs: Any) -> Any:
+            kwargs.pop("generator", None)  # draws use the session's generator
             return _C.call(name, args, kwargs)
     fn.__name__ = fn.__qualname__ = name
     return fn
@@ -44,6 +46,7 @@ def _make_function(name: str, takes_size: builtins.bool) -> Callable[..., Any]:
 
 def _make_method(name: str) -> Callable[..., Any]:
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("generator", None)
         return _C.call(name, (self,) + args, kwargs)
     method.__name__ = method.__qualname__ = name
     return method

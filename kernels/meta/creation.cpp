@@ -72,6 +72,28 @@ void from_data(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& 
   outs.push_back(TensorMeta::Contiguous(d, DeviceArg(op, args), size));
 }
 
+// linspace/logspace(start, end, steps): `steps` values of the dtype argument
+// (the default float dtype when None).
+void linspace(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
+  const int64_t steps = args.get_int(2);
+  TD_CHECK(steps >= 0, kRuntime, "[", op.name, "] number of steps must be non-negative");
+  DType d = DTypeArg(op, args, DType::kFloat32);
+  TD_CHECK(d != DType::kBool, kRuntime, "[", op.name, "] \"", op.name,
+           "_cpu\" not implemented for 'Bool'");
+  outs.push_back(TensorMeta::Contiguous(d, DeviceArg(op, args), {steps}));
+}
+
+// eye(n, m=n).
+void eye(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
+  const int64_t n = args.get_int(0);
+  const int64_t m = args.is_none(1) ? n : args.get_int(1);
+  TD_CHECK(n >= 0, kRuntime, "[eye] n must be greater or equal to 0, got ", n);
+  TD_CHECK(m >= 0, kRuntime, "[eye] m must be greater or equal to 0, got ", m);
+  const DType d = DTypeArg(op, args, DType::kFloat32);
+  TD_CHECK(d != DType::kBFloat16, kRuntime, "[eye] \"eye\" not implemented for 'BFloat16'");
+  outs.push_back(TensorMeta::Contiguous(d, DeviceArg(op, args), {n, m}));
+}
+
 // Ops run for their effect on the session (manual_seed).
 void no_result(const OpSchema&, const OpArgs&, std::vector<TensorMeta>&) {}
 
