@@ -89,17 +89,6 @@ void EyeKernel(KernelContext& ctx) {
   });
 }
 
-void ZeroKernel(KernelContext& ctx) { FillWith(ctx.tensor(0), Value::Int(0)); }
-
-void FromDataKernel(KernelContext& ctx) {
-  Tensor& out = ctx.output();
-  const std::string& bytes = ctx.args.values[0].s;
-  std::memcpy(out.raw(), bytes.data(), bytes.size());
-  if (out.dtype() == DType::kBool) {  // normalise to 0/1 so bool reads stay defined
-    uint8_t* p = out.data<uint8_t>();
-    for (int64_t i = 0; i < out.numel(); ++i) p[i] = p[i] != 0;
-  }
-}
 
 }  // namespace
 
@@ -113,7 +102,6 @@ void RegisterCreationKernels(KernelRegistry& r) {
   r.Register("linspace", Device::Kind::kCPU, &LinspaceKernel);
   r.Register("logspace", Device::Kind::kCPU, &LinspaceKernel);
   r.Register("eye", Device::Kind::kCPU, &EyeKernel);
-  r.Register("zero_", Device::Kind::kCPU, &ZeroKernel);
 }
 
 }  // namespace tensord
