@@ -89,6 +89,15 @@ void EyeKernel(KernelContext& ctx) {
   });
 }
 
+void FromDataKernel(KernelContext& ctx) {
+  Tensor& out = ctx.output();
+  const std::string& bytes = ctx.args.values[0].s;
+  std::memcpy(out.raw(), bytes.data(), bytes.size());
+  if (out.dtype() == DType::kBool) {  // normalise to 0/1 so bool reads stay defined
+    uint8_t* p = out.data<uint8_t>();
+    for (int64_t i = 0; i < out.numel(); ++i) p[i] = p[i] != 0;
+  }
+}
 
 }  // namespace
 
