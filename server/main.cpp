@@ -5,7 +5,10 @@
 #include <sys/sysinfo.h>
 
 #include <CLI/CLI.hpp>
+#include <omp.h>
+
 #include <csignal>
+#include <limits>
 #include <cstdlib>
 #include <thread>
 
@@ -65,9 +68,18 @@ int main(int argc, char** argv) {
   if (threads >= 0) config.threads = threads;
   if (!log_level.empty()) config.log_level = log_level;
 
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  const auto level = spdlog::level::from_str(config.log_level);
+  if (level == spdlog::level::off && config.log_level != "off") {
+    std::fprintf(stderr, "tensord: unknown log level '%s' (trace, debug, info, warn, error, critical, off)\n",
+                 config.log_level.c_str());
+    return 2;
+  }
+  spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ tensord: %v");
   SetComputeThreads(config.threads > 0 ? config.threads : DefaultThreads());
+  // oneDNN runs its GEMMs on OpenMP: give it the same thread count, so the
+  // daemon's compute stays within its configured threads.
+  omp_set_num_threads(ComputeThreads());
 
   RegisterCpuKernels();
   if (auto missing = KernelRegistry::Get().Missing(Device::Kind::kCPU); !missing.empty()) {
@@ -111,13 +123,18 @@ int main(int argc, char** argv) {
     builder.AddListeningPort(addr, grpc::InsecureServerCredentials());
   }
   builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(config.limits.max_message_bytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(config.limits.max_message_bytes));
+  const int max_message = static_cast<int>(
+      std::min<uint64_t>(config.limits.max_message_bytes, std::numeric_limits<int>::max()));
+  builder.SetMaxReceiveMessageSize(max_message);
+  builder.SetMaxSendMessageSize(max_message);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) {
     spdlog::critical("cannot listen on the configured addresses (in use, or not permitted)");
     return 1;
   }
+  // Health: "" (the daemon) and the Runtime service; NOT_SERVING while draining.
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus("tensord.v1.Runtime", true);
   for (const auto& addr : config.listen) spdlog::info("listening on {}", addr);
   spdlog::info("tensord {} ready: {} compute threads, op schema {}", TENSORD_VERSION_STRING,
                ComputeThreads(), OpSchemaVersion());
@@ -131,6 +148,7 @@ int main(int argc, char** argv) {
   }
   spdlog::info("signal {}: draining {} session(s)", static_cast<int>(g_stop_signal),
                service.session_count());
+  health->SetServingStatus(false);
   service.Drain(config.drain_timeout_seconds);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   spdlog::info("stopped");

@@ -19,6 +19,7 @@ namespace tensord::client {
 namespace {
 
 constexpr int kFlushOps = 512;              // ops per batch before sending
+constexpr size_t kFlushBytes = 1u << 20;    // or this many payload bytes
 constexpr size_t kInlineBytes = 64u << 10;  // from_data inline up to this
 constexpr size_t kMaxQueuedBytes = 64u << 20;
 
@@ -66,6 +67,7 @@ struct Core::Impl {
   uint64_t seq = 0;
   Outgoing batch;
   int batch_ops = 0;
+  size_t batch_bytes = 0;  // inline payloads, so a batch stays under the message limit
   uint64_t ops_recorded = 0;
   std::vector<uint64_t> op_counts = std::vector<uint64_t>(AllOps().size());
   uint64_t batches_sent = 0;
@@ -91,6 +93,7 @@ struct Core::Impl {
       batch.msg = google::protobuf::Arena::CreateMessage<v1::ClientMessage>(batch.arena.get());
       batch.msg->mutable_batch()->set_seq(++seq);
       batch_ops = 0;
+      batch_bytes = 0;
     }
     return batch.msg->mutable_batch();
   }
@@ -332,7 +335,10 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
         for (int64_t idx : v.ints) ids->add_ids(tensors[idx]->id());
         break;
       }
-      case Value::Kind::kData: pv->set_data(v.s); break;
+      case Value::Kind::kData:
+        pv->set_data(v.s);
+        s.batch_bytes += v.s.size();
+        break;
     }
   }
   if (op.returns == ReturnKind::kInPlace) {
@@ -346,7 +352,7 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
   }
   ++s.ops_recorded;
   ++s.op_counts[op.index];
-  if (++s.batch_ops >= kFlushOps) s.FlushLocked();
+  if (++s.batch_ops >= kFlushOps || s.batch_bytes >= kFlushBytes) s.FlushLocked();
   return results;
 }
 
