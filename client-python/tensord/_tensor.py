@@ -16,7 +16,7 @@ def _values(self: Any) -> np.ndarray:
     """The tensor's values as NumPy (bfloat16 widened to float32)."""
     arr = self._fetch()
     if self.dtype is _dtype.bfloat16:
-        arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        arr = (arr.astype(np.uint32) << np.uint32(16)).view(np.float32)
     return arr
 
 
