@@ -185,6 +185,7 @@ void roll(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs)
 // tril/triu and their in-place forms.
 void tril(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
   const TensorMeta& self = args.tensor(0);
+  WrapDim(-2, self.dim());  // IndexError for 0-d/1-d, as PyTorch
   TD_CHECK(self.dim() >= 2, kRuntime, "[", op.name, "] ", op.variant,
            ": input tensor must have at least 2 dimensions");
   if (op.returns == ReturnKind::kInPlace) {
