@@ -77,9 +77,11 @@ def _apply_basic(self: Any, idx: Any) -> tuple[Any, list[Any], list[int]]:
         elif item is Ellipsis:
             d += ndim - consumed
         elif isinstance(item, builtins.bool):
+            # As PyTorch: a new dim, indexed by [0] (True) or [] (False).
+            from . import tensor
             t = _C.call("unsqueeze", (t, d))
-            if not item:
-                t = _C.call("slice", (t, d, 0, 0))
+            tensors.append(tensor([0] if item else [], dtype=_dtype.int64))
+            dims.append(d)
             d += 1
         elif isinstance(item, slice):
             step = 1 if item.step is None else operator.index(item.step)
@@ -97,7 +99,7 @@ def _apply_basic(self: Any, idx: Any) -> tuple[Any, list[Any], list[int]]:
                 raise IndexError("tensors used as indices must be long, byte or bool tensors")
             tensors.append(item)
             dims.append(d)
-            d += item.dim() if item.dtype in _MASKS else 1
+            d += 1  # as PyTorch, even for a mask of several dims
         else:
             try:
                 i = operator.index(item)
@@ -109,7 +111,13 @@ def _apply_basic(self: Any, idx: Any) -> tuple[Any, list[Any], list[int]]:
             if not -size <= i < size:
                 raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
             t = _C.call("select", (t, d, i))
-    return t, tensors, dims
+    # A mask of k dims stands for k index tensors: later ones shift (at::index).
+    shift, out_dims = 0, []
+    for tensor_index, pos in zip(tensors, dims):
+        out_dims.append(pos + shift)
+        if tensor_index.dtype in _MASKS:
+            shift += tensor_index.dim() - 1
+    return t, tensors, out_dims
 
 
 def getitem(self: Any, idx: Any) -> Any:
@@ -125,21 +133,34 @@ def getitem(self: Any, idx: Any) -> Any:
     return t
 
 
-def _value_for(t: Any, value: Any) -> Any:
+def _value_for(t: Any, value: Any, convert: builtins.bool) -> Any:
     if isinstance(value, Tensor):
-        v = value if value.dtype is t.dtype else value.to(t.dtype)
+        v = value if value.dtype is t.dtype or not convert else value.to(t.dtype)
         while v.dim() > 0 and v.shape[0] == 1 and v.dim() > t.dim():
             v = _C.call("select", (v, 0, 0))  # PyTorch drops leading 1s of the value
         return v
     if isinstance(value, (builtins.bool, builtins.int, builtins.float)):
         return value
     from . import tensor
-    return _value_for(t, tensor(value, dtype=t.dtype))
+    return _value_for(t, tensor(value, dtype=t.dtype), convert)
+
+
+def _is_masked_fill(tensors: list[Any], value: Any) -> builtins.bool:
+    """PyTorch's index_put_ turns one mask and a one-element value into
+    masked_fill_, which converts the value's dtype."""
+    return len(tensors) == 1 and tensors[0].dtype in _MASKS and isinstance(value, Tensor) \
+        and value.numel() == 1
 
 
 def setitem(self: Any, idx: Any, value: Any) -> None:
-    t, tensors, dims = _apply_basic(self, idx)
-    v = _value_for(t, value)
+    if idx is False:  # PyTorch's fast paths for a lone Python bool
+        return
+    if idx is True:
+        t, tensors, dims = _C.call("unsqueeze", (self, 0)), [], []
+    else:
+        t, tensors, dims = _apply_basic(self, idx)
+    # copy_ converts dtypes; index_put_ requires them to match (as in PyTorch).
+    v = _value_for(t, value, convert=not tensors or _is_masked_fill(tensors, value))
     if tensors:
         _C.call("index_put_", (t, tensors, dims, v, False))
     elif isinstance(v, Tensor):
@@ -162,6 +183,8 @@ def index_put_(self: Any, indices: Any, values: Any, accumulate: builtins.bool =
     tensors, dims = _split_indices(indices)
     if not tensors:
         return self.copy_(values) if isinstance(values, Tensor) else self.fill_(values)
+    if _is_masked_fill(tensors, values) and not accumulate:
+        values = values.to(self.dtype).reshape([])
     return _C.call("index_put_", (self, tensors, dims, values, accumulate))
 
 
