@@ -16,6 +16,13 @@ Shape InferSize(std::string_view op, const Shape& requested, int64_t numel);
 std::optional<Shape> ViewStrides(const Shape& old_sizes, const Shape& old_strides,
                                  const Shape& new_sizes);
 
+// View metadata shared by view rules and kernels (dims already wrapped;
+// SliceMeta clamps start/end like Python and needs step > 0).
+TensorMeta SelectMeta(const TensorMeta& self, int64_t dim, int64_t index);
+TensorMeta SliceMeta(const TensorMeta& self, int64_t dim, int64_t start, int64_t end,
+                     int64_t step);
+TensorMeta PermuteMeta(const TensorMeta& self, const std::vector<int64_t>& order);
+
 }  // namespace tensord
 
 #endif  // TENSORD_KERNELS_META_SHAPE_UTIL_H_
