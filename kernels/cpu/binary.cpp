@@ -185,15 +185,15 @@ M IntPow(M base, M exp) {
 
 template <typename M>
 M Maximum(M a, M b) {
-  if (IsNan(a)) return a;
-  if (IsNan(b)) return b;
+  if (IsNanValue(a)) return a;
+  if (IsNanValue(b)) return b;
   return a > b ? a : b;
 }
 
 template <typename M>
 M Minimum(M a, M b) {
-  if (IsNan(a)) return a;
-  if (IsNan(b)) return b;
+  if (IsNanValue(a)) return a;
+  if (IsNanValue(b)) return b;
   return a < b ? a : b;
 }
 

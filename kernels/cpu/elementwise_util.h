@@ -40,7 +40,7 @@ inline Tensor OperandAs(const KernelContext& ctx, size_t arg, DType dtype) {
 
 // NaN test that compiles for every element type (false for integers).
 template <typename M>
-inline bool IsNan(M x) {
+inline bool IsNanValue(M x) {
   if constexpr (std::is_floating_point_v<M>) {
     return std::isnan(x);
   } else {

@@ -68,14 +68,14 @@ void ClampKernel(KernelContext& ctx) {
     using M = opmath_t<T>;
     TernaryLoop<T, T>(d.dst, x, lo, hi, [=](T xv, T lv, T hv) {
       M v = M(xv);
-      if (IsNan(v)) return xv;
+      if (IsNanValue(v)) return xv;
       const M l = M(lv), h = M(hv);
       if (has_lo) {
-        if (tensors && IsNan(l)) return lv;
+        if (tensors && IsNanValue(l)) return lv;
         v = v < l ? l : v;
       }
       if (has_hi) {
-        if (tensors && IsNan(h)) return hv;
+        if (tensors && IsNanValue(h)) return hv;
         v = v > h ? h : v;
       }
       return Convert<T>(v);

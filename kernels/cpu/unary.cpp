@@ -167,7 +167,7 @@ void SameUnaryKernel(KernelContext& ctx) {
   }
   if (v == "relu") {
     TD_CHECK(self != DType::kBool, kRuntime, "[", ctx.op.name, "] Boolean inputs not supported for relu");
-    return SameUnary(ctx, kNumeric, []<typename M>(M x) { return (IsNan(x) || x > M(0)) ? x : M(0); }, self);
+    return SameUnary(ctx, kNumeric, []<typename M>(M x) { return (IsNanValue(x) || x > M(0)) ? x : M(0); }, self);
   }
   if (v == "floor" || v == "ceil" || v == "trunc" || v == "round") {
     const int p = ctx.op.param_index("decimals");

@@ -6,12 +6,9 @@
 #include <vector>
 
 #include "kernels/meta/rule_util.h"
+#include "kernels/meta/torch_names.h"
 
 namespace tensord {
-
-// PyTorch's C++ name of a dtype, as its "not implemented for 'Half'" errors
-// spell it: Bool, Byte, Char, Short, Int, Long, Half, BFloat16, Float, Double.
-std::string_view TorchTypeName(DType d);
 
 // PyTorch 1.13's CPU kernels lack some dtypes (no float16 prod or cumsum, no
 // bool topk, ...). Raises the error PyTorch raises for op computing in `d`,

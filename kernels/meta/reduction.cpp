@@ -6,12 +6,6 @@
 
 namespace tensord {
 
-std::string_view TorchTypeName(DType d) {
-  static constexpr std::array<std::string_view, kNumDTypes> kNames = {
-      "Bool", "Byte", "Char", "Short", "Int", "Long", "Half", "BFloat16", "Float", "Double"};
-  return kNames[static_cast<int>(d)];
-}
-
 namespace {
 
 constexpr uint32_t Bit(DType d) { return 1u << static_cast<int>(d); }

@@ -59,6 +59,7 @@ VIEWS: list[tuple[str, tuple[int, ...], Callable[[Any, Any], Any]]] = [
     ("permute_neg", (2, 3, 4), lambda L, x: L.permute(x, (-1, 0, -2))),
     ("transpose", (2, 3, 4), lambda L, x: x.transpose(0, -1)),
     ("swapaxes", (2, 3, 4), lambda L, x: L.swapaxes(x, 0, 1)),
+    ("swapdims", (2, 3, 4), lambda L, x: x.swapdims(-1, 1)),
     ("t", (3, 4), lambda L, x: x.t()),
     ("t_1d", (4,), lambda L, x: L.t(x)),
     ("T", (2, 3, 4), lambda L, x: x.T),
