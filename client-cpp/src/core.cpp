@@ -101,7 +101,9 @@ struct Core::Impl {
   // Hands the current batch to the writer. Caller holds mu.
   void FlushLocked() {
     if (!batch.msg) return;
-    batch.bytes = batch.msg->ByteSizeLong();
+    // An estimate for the writer queue's bound (an exact ByteSizeLong would
+    // walk the whole batch again).
+    batch.bytes = batch_bytes + 64 * static_cast<size_t>(batch_ops) + 64;
     Enqueue(std::move(batch));
     batch = Outgoing{};
     ++batches_sent;

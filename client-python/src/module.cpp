@@ -47,25 +47,55 @@ std::shared_ptr<Core>& CurrentCore() {
   return g.core;
 }
 
+// "file:line" strings by (code object, bytecode offset): computing a line
+// number walks the code's line table, too slow to do for every op. Cached
+// code objects are kept alive so their addresses cannot be reused.
+struct LocationKey {
+  PyCodeObject* code;
+  int lasti;
+  bool operator==(const LocationKey&) const = default;
+};
+struct LocationKeyHash {
+  size_t operator()(const LocationKey& k) const {
+    return std::hash<void*>()(k.code) ^ (static_cast<size_t>(k.lasti) * 0x9e3779b97f4a7c15ull);
+  }
+};
+std::unordered_map<LocationKey, std::string, LocationKeyHash> g_locations;
+
+void ClearLocations() {
+  for (auto& [key, text] : g_locations) Py_DECREF(key.code);
+  g_locations.clear();
+}
+
 // "file:line" of the innermost frame outside the tensord package.
 std::string CallerLocation() {
   PyFrameObject* frame = PyEval_GetFrame();  // borrowed
   Py_XINCREF(frame);
-  std::string out;
   while (frame) {
-    PyCodeObject* code = PyFrame_GetCode(frame);
-    const char* file = PyUnicode_AsUTF8(code->co_filename);
+    PyCodeObject* code = PyFrame_GetCode(frame);  // new reference
+    const LocationKey key{code, PyFrame_GetLasti(frame)};
+    auto it = g_locations.find(key);
+    if (it == g_locations.end()) {
+      const char* file = PyUnicode_AsUTF8(code->co_filename);
+      const bool ours = file && !g.package_dir.empty() &&
+                        std::strncmp(file, g.package_dir.data(), g.package_dir.size()) == 0;
+      // Frames inside the package map to "" (keep walking outwards).
+      std::string text = ours || !file ? std::string()
+                                       : std::string(file) + ":" + std::to_string(PyFrame_GetLineNumber(frame));
+      if (g_locations.size() >= 8192) ClearLocations();
+      Py_INCREF(code);
+      it = g_locations.emplace(key, std::move(text)).first;
+    }
     Py_DECREF(code);
-    if (file && (g.package_dir.empty() || std::strncmp(file, g.package_dir.data(), g.package_dir.size()) != 0)) {
-      out = std::string(file) + ":" + std::to_string(PyFrame_GetLineNumber(frame));
+    if (!it->second.empty()) {
       Py_DECREF(frame);
-      return out;
+      return it->second;
     }
     PyFrameObject* back = PyFrame_GetBack(frame);
     Py_DECREF(frame);
     frame = back;
   }
-  return out;
+  return std::string();
 }
 
 nb::object DTypeObject(DType d) { return g.dtypes[static_cast<int>(d)]; }
@@ -408,7 +438,7 @@ NB_MODULE(_C, m) {
       .def("element_size", [](PyTensor& t) { return ItemSize(t.impl->meta().dtype); })
       .def("is_contiguous", [](PyTensor& t) { return t.impl->meta().is_contiguous(); })
       .def("storage_offset", [](PyTensor& t) { return t.impl->meta().offset; })
-      .def("_strides", [](PyTensor& t) { return t.impl->meta().strides; })
+      .def("_strides", [](PyTensor& t) { return std::vector<int64_t>(t.impl->meta().strides); })
       .def_prop_ro("_device_str", [](PyTensor& t) { return t.impl->meta().device.str(); })
       .def_prop_ro("_id", [](PyTensor& t) { return t.impl->id(); })
       .def("_fetch", &Fetch)
@@ -418,7 +448,7 @@ NB_MODULE(_C, m) {
           nb::gil_scoped_release unlocked;
           m = t.impl->core()->FetchMeta(t.impl->id());
         }
-        return nb::make_tuple(m.sizes, m.strides, m.offset, std::string(DTypeName(m.dtype)));
+        return nb::make_tuple(std::vector<int64_t>(m.sizes), std::vector<int64_t>(m.strides), m.offset, std::string(DTypeName(m.dtype)));
       })
       .def("__add__", BinaryMethod<OpAdd, false>)
       .def("__radd__", BinaryMethod<OpAdd, true>)
@@ -521,6 +551,7 @@ NB_MODULE(_C, m) {
   nb::module_::import_("atexit").attr("register")(nb::cpp_function([] {
     if (g.core) g.core->Close();
     g.core.reset();
+    ClearLocations();
     for (auto& d : g.dtypes) d.reset();
     g.size_type.reset();
     g.device_type.reset();

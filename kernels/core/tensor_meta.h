@@ -10,10 +10,12 @@
 #include <vector>
 
 #include "kernels/core/dtype.h"
+#include "kernels/core/small_vector.h"
 
 namespace tensord {
 
-using Shape = std::vector<int64_t>;
+// Sizes or strides: up to 6 dims without a heap allocation.
+using Shape = SmallVector<int64_t, 6>;
 
 struct Device {
   enum class Kind : uint8_t { kCPU, kCUDA };
