@@ -38,9 +38,10 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, grpc::Status st
 class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>,
                             public StreamSink {
  public:
-  explicit StreamReactor(std::shared_ptr<Session> session) : session_(std::move(session)) {
+  explicit StreamReactor(std::shared_ptr<Session> session)
+      : session_(std::move(session)), in_(InboundMessage::New()) {
     session_->Attach(this);
-    StartRead(&in_);
+    StartRead(in_.msg);
   }
 
   void OnReadDone(bool ok) override {
@@ -49,11 +50,11 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
       return;
     }
     bool more = session_->Enqueue(std::move(in_));
-    in_.Clear();
-    if (more) StartRead(&in_);
+    in_ = InboundMessage::New();
+    if (more) StartRead(in_.msg);
   }
 
-  void ResumeReading() override { StartRead(&in_); }
+  void ResumeReading() override { StartRead(in_.msg); }
 
   void Send(v1::ServerMessage msg) override {
     std::unique_lock<std::mutex> lock(mu_);
@@ -113,7 +114,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
 
  private:
   std::shared_ptr<Session> session_;
-  v1::ClientMessage in_;
+  InboundMessage in_;  // the message being read
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<v1::ServerMessage> out_;

@@ -41,10 +41,10 @@ Session::Session(std::string id, std::string client_name, const Config& config)
 
 Session::~Session() { executor_.Drain(); }
 
-bool Session::Enqueue(v1::ClientMessage msg) {
-  auto shared = std::make_shared<v1::ClientMessage>(std::move(msg));
+bool Session::Enqueue(InboundMessage msg) {
+  auto shared = std::make_shared<InboundMessage>(std::move(msg));
   executor_.Submit([this, shared] {
-    Run(*shared);
+    Run(*shared->msg);
     AfterItem();
   });
   if (executor_.pending() <= kMaxQueuedMessages) return true;

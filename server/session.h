@@ -29,7 +29,7 @@ class Session {
 
   // Queues a client message. Returns false when the caller should stop
   // reading until the sink's ResumeReading() (too much queued work).
-  bool Enqueue(v1::ClientMessage msg);
+  bool Enqueue(InboundMessage msg);
   // Queues the end of the client's stream: replies are flushed, then the
   // stream finishes.
   void EnqueueEndOfStream(StreamSink* sink);

@@ -136,9 +136,48 @@ void UnaryLoop(const Tensor& out, const Tensor& a, F f) {
   });
 }
 
+// Whether `t` can be read as a flat array alongside a contiguous `out`: it is
+// contiguous with out's sizes, or a single element (then `*single` is set).
+inline bool FlatOperand(const Tensor& t, const Tensor& out, bool* single) {
+  if (t.numel() == 1 && out.numel() != 1) {
+    *single = true;
+    return true;
+  }
+  *single = false;
+  return t.sizes() == out.sizes() && t.is_contiguous();
+}
+
 // out[i] = f(a[i], b[i]); a and b broadcast to out.
 template <typename Out, typename In, typename F>
 void BinaryLoop(const Tensor& out, const Tensor& a, const Tensor& b, F f) {
+  bool a1 = false, b1 = false;
+  if (out.is_contiguous() && FlatOperand(a, out, &a1) && FlatOperand(b, out, &b1)) {
+    // The common case (same shapes, or a tensor and a number): no strided
+    // iterator to build, which matters for small tensors.
+    Out* o = out.data<Out>();
+    const In* x = a.data<In>();
+    const In* y = b.data<In>();
+    const int64_t n = out.numel();
+    auto run = [&](int64_t lo, int64_t hi) {
+      if (!a1 && !b1) {
+        for (int64_t i = lo; i < hi; ++i) o[i] = f(x[i], y[i]);
+      } else if (!a1) {
+        const In yv = *y;
+        for (int64_t i = lo; i < hi; ++i) o[i] = f(x[i], yv);
+      } else if (!b1) {
+        const In xv = *x;
+        for (int64_t i = lo; i < hi; ++i) o[i] = f(xv, y[i]);
+      } else {
+        for (int64_t i = lo; i < hi; ++i) o[i] = f(*x, *y);
+      }
+    };
+    if (n < 65536) {
+      run(0, n);
+    } else {
+      ParallelFor(n, 32768, run);
+    }
+    return;
+  }
   auto loop = MakeLoop<3>(out.sizes(), {&out, &a, &b});
   RunLoop<3>(loop, [f](std::array<char*, 3> p, std::array<int64_t, 3> s, int64_t n) {
     Out* o = reinterpret_cast<Out*>(p[0]);

@@ -56,7 +56,7 @@ DType ResultType(const OpArgs& args, std::span<const int> positions) {
 }
 
 DType ResultTypeOfInputs(const OpSchema& op, const OpArgs& args) {
-  std::vector<int> positions;
+  SmallVector<int, 8> positions;
   for (size_t i = 0; i < op.params.size(); ++i) {
     ParamType t = op.params[i].type;
     if (t == ParamType::kTensor || t == ParamType::kTensorOrScalar ||
@@ -64,7 +64,7 @@ DType ResultTypeOfInputs(const OpSchema& op, const OpArgs& args) {
       positions.push_back(static_cast<int>(i));
     }
   }
-  return ResultType(args, positions);
+  return ResultType(args, std::span<const int>(positions.data(), positions.size()));
 }
 
 DType ElementwiseResultType(const OpSchema& op, const OpArgs& args) {
