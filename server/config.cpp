@@ -31,6 +31,7 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     Read(root, "session_grace_seconds", config.session_grace_seconds);
     Read(root, "drain_timeout_seconds", config.drain_timeout_seconds);
     Read(root, "cuda_library", config.cuda_library);
+    Read(root, "shared_memory", config.shared_memory);
     if (const YAML::Node limits = root["limits"]) {
       Read(limits, "max_message_bytes", config.limits.max_message_bytes);
       Read(limits, "max_chunk_bytes", config.limits.max_chunk_bytes);

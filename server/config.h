@@ -24,6 +24,7 @@ struct Config {
   int session_grace_seconds = 300; // a session with no stream is kept this long
   int drain_timeout_seconds = 30;  // SIGTERM waits this long for queued work
   std::string cuda_library;        // empty: libtensord_cuda.so beside the binary
+  bool shared_memory = true;       // same-host clients may move tensors via /dev/shm
   Limits limits;
 };
 

@@ -3,16 +3,19 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <random>
 
+#include "kernels/core/shared_memory.h"
 #include "kernels/schema/op_schema.h"
 
 namespace tensord {
 namespace {
 
 constexpr size_t kMaxUnsentReplyBytes = 32u << 20;
+constexpr uint64_t kMaxRegionBytes = uint64_t{1} << 30;
 
 std::string NewSessionId() {
   static std::mutex mu;
@@ -170,15 +173,36 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
                                                       const v1::OpenSessionRequest* req,
                                                       v1::OpenSessionResponse* resp) {
   std::string id = NewSessionId();
+  // The same-host fast path: can this daemon map the client's region?
+  std::shared_ptr<SharedRegion> region;
+  if (!req->shm_region().empty()) {
+    std::string err = "disabled by config (shared_memory: false)";
+    void* p = nullptr;
+    if (config_.shared_memory && req->shm_region_bytes() <= kMaxRegionBytes) {
+      err.clear();
+      p = OpenSharedMemory(req->shm_region(), req->shm_region_bytes(), /*shared=*/true, &err);
+    }
+    if (p && req->shm_token().size() <= req->shm_region_bytes() &&
+        std::memcmp(p, req->shm_token().data(), req->shm_token().size()) == 0 &&
+        !req->shm_token().empty()) {
+      region = std::make_shared<SharedRegion>(p, req->shm_region_bytes());
+    } else {
+      if (p) UnmapSharedMemory(p, req->shm_region_bytes());
+      spdlog::debug("no shared memory for this session: {}", err.empty() ? "token mismatch" : err);
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (draining_) {
       return Done(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                     "[session] daemon is shutting down"));
     }
-    sessions_[id] = std::make_shared<Session>(id, req->client_name(), config_);
+    auto session = std::make_shared<Session>(id, req->client_name(), config_);
+    session->set_shared_region(region);
+    sessions_[id] = std::move(session);
   }
   resp->set_session_id(id);
+  resp->set_shared_memory(region != nullptr);
   spdlog::info("session {} opened by {} ({})", id.substr(0, 8), req->client_name(), ctx->peer());
   return Done(ctx, grpc::Status::OK);
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kernels/core/error.h"
+#include "kernels/core/shared_memory.h"
 #include "kernels/device_backend.h"
 #include "kernels/meta/infer.h"
 
@@ -15,6 +16,8 @@ namespace {
 // Work queued beyond this pauses reading from the client's stream.
 constexpr size_t kMaxQueuedMessages = 64;
 constexpr size_t kResumeBelow = 16;
+// Fetches smaller than this go inline even where shared memory works.
+constexpr size_t kSharedMemoryMinBytes = 1u << 20;
 
 std::shared_ptr<v1::OpError> MakeError(const OpError& e, const v1::OpRecord* rec, uint64_t seq,
                                        uint32_t index) {
@@ -33,13 +36,19 @@ std::shared_ptr<v1::OpError> MakeError(const OpError& e, const v1::OpRecord* rec
 
 }  // namespace
 
+SharedRegion::~SharedRegion() { UnmapSharedMemory(const_cast<char*>(data), size); }
+
 Session::Session(std::string id, std::string client_name, const Config& config)
     : id_(std::move(id)),
       client_name_(std::move(client_name)),
       config_(config),
       executor_("sess-" + id_.substr(0, 8)) {}
 
-Session::~Session() { executor_.Drain(); }
+Session::~Session() {
+  executor_.Drain();
+  // Objects of fetches the client never read (it unlinks the ones it read).
+  for (const auto& name : fetch_segments_) UnlinkSharedMemory(name);
+}
 
 bool Session::Enqueue(InboundMessage msg) {
   auto shared = std::make_shared<InboundMessage>(std::move(msg));
@@ -322,6 +331,18 @@ void Session::RunFetch(const v1::Fetch& fetch) {
     Send(std::move(m));
     return;
   }
+  if (fetch.shared_memory() && region_ && total >= kSharedMemoryMinBytes) {
+    const std::string name = NewSharedMemoryName();
+    const std::string err = WriteSharedMemory(name, src.raw(), total);
+    if (err.empty()) {
+      if (fetch_segments_.size() > 64) fetch_segments_.erase(fetch_segments_.begin());
+      fetch_segments_.push_back(name);
+      r->set_shm_name(name);
+      Send(std::move(m));
+      return;
+    }
+    spdlog::warn("session {}: fetch through shared memory failed ({}); sending chunks", id_.substr(0, 8), err);
+  }
   const size_t chunk = config_.limits.max_chunk_bytes;
   for (size_t off = 0; off < total; off += chunk) {
     const size_t n = std::min(chunk, total - off);
@@ -362,12 +383,26 @@ void Session::RunUpload(const v1::UploadChunk& chunk) {
     }
     Upload& up = it->second;
     const size_t total = up.tensor.meta.nbytes();
-    TD_CHECK(chunk.offset() == up.received && chunk.offset() + chunk.data().size() <= total,
-             kValue, "[upload] chunk at byte ", chunk.offset(), " of ", chunk.data().size(),
+    std::string_view bytes = chunk.data();
+    if (chunk.region_bytes() > 0) {
+      TD_CHECK(region_ != nullptr, kValue, "[upload] no shared-memory region in this session");
+      TD_CHECK(bytes.empty() && chunk.region_offset() <= region_->size &&
+                   chunk.region_bytes() <= region_->size - chunk.region_offset(),
+               kValue, "[upload] region bytes [", chunk.region_offset(), ", +",
+               chunk.region_bytes(), ") are outside the ", region_->size, "-byte region");
+      bytes = std::string_view(region_->data + chunk.region_offset(), chunk.region_bytes());
+    }
+    TD_CHECK(chunk.offset() == up.received && chunk.offset() + bytes.size() <= total,
+             kValue, "[upload] chunk at byte ", chunk.offset(), " of ", bytes.size(),
              " bytes does not continue tensor ", chunk.tensor(), " (", up.received, " of ", total,
              " bytes received)");
-    std::memcpy(up.tensor.raw() + chunk.offset(), chunk.data().data(), chunk.data().size());
-    up.received += chunk.data().size();
+    CopyBytes(up.tensor.raw() + chunk.offset(), bytes.data(), bytes.size());
+    up.received += bytes.size();
+    if (chunk.region_bytes() > 0) {
+      v1::ServerMessage released;
+      released.mutable_released()->set_region_offset(chunk.region_offset());
+      Send(std::move(released));
+    }
     if (chunk.last()) {
       TD_CHECK(up.received == total, kValue, "[upload] tensor ", chunk.tensor(), " ended after ",
                up.received, " of ", total, " bytes");
@@ -375,6 +410,11 @@ void Session::RunUpload(const v1::UploadChunk& chunk) {
       uploads_.erase(it);
     }
   } catch (const OpError& e) {
+    if (chunk.region_bytes() > 0) {  // the client waits for this part of the region
+      v1::ServerMessage released;
+      released.mutable_released()->set_region_offset(chunk.region_offset());
+      Send(std::move(released));
+    }
     v1::OpRecord rec;
     rec.set_op("upload");
     auto err = MakeError(e, &rec, 0, 0);

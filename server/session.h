@@ -20,6 +20,14 @@
 
 namespace tensord {
 
+// A client's shared-memory region mapped into the daemon (read-only).
+struct SharedRegion {
+  SharedRegion(void* p, size_t n) : data(static_cast<const char*>(p)), size(n) {}
+  ~SharedRegion();
+  const char* data;
+  size_t size;
+};
+
 class Session {
  public:
   Session(std::string id, std::string client_name, const Config& config);
@@ -44,6 +52,8 @@ class Session {
   std::chrono::steady_clock::time_point last_detached() const;
   size_t live_tensors() const { return live_tensors_.load(); }
   int64_t bytes_in_use() const { return tracker_->bytes.load(); }
+  // Set once at open: the client's shared-memory region, or null.
+  void set_shared_region(std::shared_ptr<SharedRegion> region) { region_ = std::move(region); }
 
  private:
   struct Slot {
@@ -72,6 +82,8 @@ class Session {
   std::unordered_map<uint64_t, Slot> tensors_;   // executor thread only
   std::unordered_map<uint64_t, Upload> uploads_; // executor thread only
   std::atomic<size_t> live_tensors_{0};
+  std::shared_ptr<SharedRegion> region_;
+  std::vector<std::string> fetch_segments_;  // shm objects sent, unlinked at close
 
   mutable std::mutex sink_mu_;
   StreamSink* sink_ = nullptr;

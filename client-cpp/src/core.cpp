@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "kernels/core/error.h"
+#include "kernels/core/shared_memory.h"
 #include "kernels/meta/infer.h"
 #include "tensord/v1/runtime.grpc.pb.h"
 
@@ -22,6 +24,17 @@ constexpr int kFlushOps = 512;              // ops per batch before sending
 constexpr size_t kFlushBytes = 1u << 20;    // or this many payload bytes
 constexpr size_t kInlineBytes = 64u << 10;  // from_data inline up to this
 constexpr size_t kMaxQueuedBytes = 64u << 20;
+constexpr size_t kSharedMemoryMinBytes = 1u << 20;  // smaller tensors go inline
+// The upload region shared with the daemon: two halves, so the next piece
+// is copied in while the daemon copies the last one out.
+constexpr size_t kRegionBytes = 64u << 20;
+
+// Whether the address is on this host (where /dev/shm may be shared).
+bool IsLocalAddress(const std::string& a) {
+  return a.rfind("unix:", 0) == 0 || a.rfind("127.", 0) == 0 ||
+         a.rfind("localhost", 0) == 0 || a.rfind("[::1]", 0) == 0 ||
+         a.rfind("ipv4:127.", 0) == 0;
+}
 
 // One message on its way to the writer thread, with the arena it lives in.
 struct Outgoing {
@@ -32,6 +45,8 @@ struct Outgoing {
 
 struct PendingFetch {
   bool done = false;
+  std::string shm_name;  // the bytes are in this shared-memory object
+  uint64_t total_bytes = 0;
   bool meta_only = false;
   std::optional<v1::OpError> error;
   FetchedTensor result;
@@ -79,6 +94,10 @@ struct Core::Impl {
   std::map<uint64_t, bool> syncs;
   std::deque<v1::OpError> errors;
   std::optional<std::string> stream_broken;
+
+  char* region = nullptr;          // shared upload region, or null
+  std::mutex region_mu;            // one upload uses the region at a time
+  bool half_busy[2] = {false, false};  // guarded by reply_mu
 
   std::mutex out_mu;  // writer queue
   std::condition_variable out_cv;
@@ -157,21 +176,31 @@ struct Core::Impl {
           p.error = f.error();
         } else {
           if (f.offset() == 0) {
+            p.shm_name = f.shm_name();
+            p.total_bytes = f.total_bytes();
             auto d = ParseDType(f.dtype());
             p.result.dtype = d.value_or(DType::kFloat32);
             p.result.sizes.assign(f.sizes().begin(), f.sizes().end());
             p.result.strides.assign(f.strides().begin(), f.strides().end());
             p.result.storage_offset = f.storage_offset();
-            if (!p.meta_only) p.result.bytes = std::make_shared<std::vector<char>>(f.total_bytes());
+            if (!p.meta_only && f.shm_name().empty()) {
+              p.result.nbytes = f.total_bytes();
+              p.result.data = std::shared_ptr<char>(new char[std::max<size_t>(p.result.nbytes, 1)],
+                                                    std::default_delete<char[]>());
+            }
           }
-          if (!p.meta_only && p.result.bytes && f.offset() + f.data().size() <= p.result.bytes->size()) {
-            std::memcpy(p.result.bytes->data() + f.offset(), f.data().data(), f.data().size());
+          if (!p.meta_only && p.result.data && f.offset() + f.data().size() <= p.result.nbytes) {
+            std::memcpy(const_cast<char*>(p.result.data.get()) + f.offset(), f.data().data(),
+                        f.data().size());
           }
         }
         if (f.last()) {
           p.done = true;
           reply_cv.notify_all();
         }
+      } else if (m.has_released()) {
+        half_busy[m.released().region_offset() == 0 ? 0 : 1] = false;
+        reply_cv.notify_all();
       } else if (m.has_synced()) {
         syncs[m.synced().request_id()] = true;
         reply_cv.notify_all();
@@ -247,12 +276,35 @@ std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOpt
     grpc::ClientContext ctx;
     v1::OpenSessionRequest req;
     req.set_client_name(options.client_name);
+    const char* no_shm = std::getenv("TENSORD_NO_SHM");
+    std::string region_name;
+    if (options.shared_memory && !(no_shm && std::string(no_shm) == "1") && IsLocalAddress(address)) {
+      region_name = NewSharedMemoryName();
+      std::string err;
+      void* p = CreateSharedMemory(region_name, kRegionBytes, &err);
+      if (p) {
+        const std::string token = NewSharedMemoryName();  // 41 random-ish bytes
+        std::memcpy(p, token.data(), token.size());
+        s.region = static_cast<char*>(p);
+        req.set_shm_region(region_name);
+        req.set_shm_token(token);
+        req.set_shm_region_bytes(kRegionBytes);
+      }
+    }
     v1::OpenSessionResponse resp;
     grpc::Status st = s.stub->OpenSession(&ctx, req, &resp);
+    if (s.region) {
+      UnlinkSharedMemory(region_name);  // mapped by both sides now, or not used
+      if (!st.ok() || !resp.shared_memory()) {
+        UnmapSharedMemory(s.region, kRegionBytes);
+        s.region = nullptr;
+      }
+    }
     if (!st.ok()) {
       throw RemoteError(st.error_message(), "open_session", "", "RuntimeError", st.error_code());
     }
     s.session_id = resp.session_id();
+    s.info.shared_memory = s.region != nullptr;
   }
   s.stream_ctx = std::make_unique<grpc::ClientContext>();
   s.stream_ctx->AddMetadata("tensord-session", s.session_id);
@@ -285,6 +337,10 @@ void Core::Close() {
   req.set_session_id(s.session_id);
   v1::CloseSessionResponse resp;
   s.stub->CloseSession(&ctx, req, &resp);  // best effort: the daemon reaps otherwise
+  if (s.region) {
+    UnmapSharedMemory(s.region, kRegionBytes);
+    s.region = nullptr;
+  }
 }
 
 const DaemonInfo& Core::info() const { return impl_->info; }
@@ -374,6 +430,40 @@ TensorPtr Core::FromBytes(const void* data, size_t nbytes, DType dtype, const Sh
   if (s.closed) Fail(ErrorKind::kRuntime, "[tensor] the tensord session is closed");
   s.FlushLocked();  // keep the stream in recording order
   const uint64_t id = s.next_id++;
+  if (s.region && nbytes >= kSharedMemoryMinBytes) {
+    // Pieces through the region, alternating halves: copy a piece in while
+    // the daemon copies the previous one out.
+    std::lock_guard<std::mutex> region_lock(s.region_mu);
+    const size_t half = kRegionBytes / 2;
+    int which = 0;
+    for (size_t off = 0; off < nbytes; off += half, which ^= 1) {
+      {
+        std::unique_lock<std::mutex> rl(s.reply_mu);
+        s.reply_cv.wait(rl, [&] { return !s.half_busy[which] || s.stream_broken.has_value(); });
+        if (s.half_busy[which]) s.ThrowIfBroken();
+        s.half_busy[which] = true;
+      }
+      const size_t n = std::min(half, nbytes - off);
+      CopyBytes(s.region + which * half, static_cast<const char*>(data) + off, n);
+      Outgoing o;
+      o.arena = std::make_unique<google::protobuf::Arena>();
+      o.msg = google::protobuf::Arena::CreateMessage<v1::ClientMessage>(o.arena.get());
+      v1::UploadChunk* c = o.msg->mutable_upload();
+      c->set_tensor(id);
+      if (off == 0) {
+        c->set_dtype(std::string(DTypeName(dtype)));
+        for (int64_t d : sizes) c->add_sizes(d);
+        c->set_device("cpu");
+      }
+      c->set_offset(off);
+      c->set_region_offset(which * half);
+      c->set_region_bytes(n);
+      c->set_last(off + n >= nbytes);
+      o.bytes = 256;
+      s.Enqueue(std::move(o));
+    }
+    return std::make_shared<TensorImpl>(shared_from_this(), id, meta);
+  }
   const size_t chunk = s.info.max_chunk_bytes ? s.info.max_chunk_bytes : (1u << 20);
   for (size_t off = 0; off < nbytes || off == 0; off += chunk) {
     const size_t n = std::min(chunk, nbytes - off);
@@ -411,6 +501,7 @@ FetchedTensor Core::Fetch(const TensorPtr& t) {
     v1::Fetch* f = s.CurrentBatch()->add_fetches();
     f->set_request_id(req);
     f->set_tensor(t->id());
+    f->set_shared_memory(s.region != nullptr);
     s.FlushLocked();
   }
   std::unique_lock<std::mutex> lock(s.reply_mu);
@@ -425,7 +516,18 @@ FetchedTensor Core::Fetch(const TensorPtr& t) {
     throw ToRemote(*p.error);
   }
   s.ThrowPendingError();
-  if (!p.result.bytes) p.result.bytes = std::make_shared<std::vector<char>>();
+  if (!p.shm_name.empty()) {
+    lock.unlock();
+    // Use the daemon's pages in place; unmapped when the last user drops them.
+    std::string err;
+    void* mapped = OpenSharedMemory(p.shm_name, p.total_bytes, /*shared=*/false, &err);
+    if (!mapped) throw RemoteError("[fetch] " + err, "fetch", "", "RuntimeError", 13);
+    const size_t n = p.total_bytes;
+    p.result.data = std::shared_ptr<const char>(static_cast<const char*>(mapped),
+                                                [n](const char* q) { UnmapSharedMemory(const_cast<char*>(q), n); });
+    p.result.nbytes = n;
+  }
+  if (!p.result.data) p.result.data = std::shared_ptr<const char>(new char[1], std::default_delete<char[]>());
   return std::move(p.result);
 }
 

@@ -386,9 +386,9 @@ nb::object Fetch(PyTensor& t) {
     nb::gil_scoped_release unlocked;  // other Python threads run while we wait
     f = t.impl->core()->Fetch(t.impl);
   }
-  auto* keep = new std::shared_ptr<std::vector<char>>(f.bytes);
+  auto* keep = new std::shared_ptr<const char>(f.data);
   nb::capsule owner(keep, [](void* p) noexcept {
-    delete static_cast<std::shared_ptr<std::vector<char>>*>(p);
+    delete static_cast<std::shared_ptr<const char>*>(p);
   });
   std::vector<size_t> shape(f.sizes.begin(), f.sizes.end());
   nb::dlpack::dtype dt;
@@ -404,7 +404,8 @@ nb::object Fetch(PyTensor& t) {
     case DType::kFloat32: dt = nb::dtype<float>(); break;
     case DType::kFloat64: dt = nb::dtype<double>(); break;
   }
-  nb::ndarray<nb::numpy> arr(f.bytes->data(), shape.size(), shape.data(), owner, nullptr, dt);
+  nb::ndarray<nb::numpy> arr(const_cast<char*>(f.data.get()), shape.size(), shape.data(), owner,
+                             nullptr, dt);
   return nb::cast(arr);
 }
 
@@ -531,6 +532,7 @@ NB_MODULE(_C, m) {
     d["devices"] = i.devices;
     d["device_names"] = i.device_names;
     d["session_id"] = CurrentCore()->session_id();
+    d["shared_memory"] = i.shared_memory;
     return d;
   });
   m.def("op_counts", [] {

@@ -20,6 +20,7 @@ struct Allocator {
 };
 Allocator* CpuAllocator();
 
+
 // Counts the bytes of live storages of one owner (a session), so a quota
 // can be checked before allocating.
 struct MemoryTracker {
@@ -30,6 +31,7 @@ class Storage {
  public:
   Storage(size_t nbytes, Device device, Allocator* allocator,
           std::shared_ptr<MemoryTracker> tracker);
+
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;

@@ -411,3 +411,41 @@ TEST(DaemonLifecycle, BadConfigFileFailsAtStartWithAClearMessage) {
 
 }  // namespace
 }  // namespace tensord::testing
+
+namespace tensord::testing {
+namespace {
+
+TEST_F(ProtocolTest, RegionUploadsNeedANegotiatedRegionAndStayInsideIt) {
+  RawSession s(daemon_->address());  // opened without a region
+  ClientMessage m;
+  auto* u = m.mutable_upload();
+  u->set_tensor(1);
+  u->set_dtype("uint8");
+  u->add_sizes(16);
+  u->set_region_offset(0);
+  u->set_region_bytes(16);
+  u->set_last(true);
+  ASSERT_TRUE(s.Send(m));
+  auto e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NE(e->message().find("no shared-memory region"), std::string::npos) << e->message();
+}
+
+TEST_F(ProtocolTest, ForeignSharedMemoryNamesAreNeverOpened) {
+  grpc::ChannelArguments args;
+  auto channel = grpc::CreateChannel(daemon_->address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::Runtime::NewStub(channel);
+  for (const char* name : {"/etc/passwd", "/tensord-../../etc/passwd", "/tensord-0123"}) {
+    grpc::ClientContext ctx;
+    v1::OpenSessionRequest req;
+    req.set_shm_region(name);
+    req.set_shm_token("x");
+    req.set_shm_region_bytes(1);
+    v1::OpenSessionResponse resp;
+    ASSERT_TRUE(stub->OpenSession(&ctx, req, &resp).ok());
+    EXPECT_FALSE(resp.shared_memory()) << name;
+  }
+}
+
+}  // namespace
+}  // namespace tensord::testing

@@ -65,7 +65,9 @@ struct FetchedTensor {
   Shape sizes;
   Shape strides;               // the daemon's layout (data is contiguous)
   int64_t storage_offset = 0;
-  std::shared_ptr<std::vector<char>> bytes;  // contiguous row-major
+  // Contiguous row-major bytes: heap memory, or a shared-memory mapping.
+  std::shared_ptr<const char> data;
+  size_t nbytes = 0;
 };
 
 struct DaemonInfo {
@@ -74,6 +76,7 @@ struct DaemonInfo {
   std::vector<std::string> devices;  // "cpu", "cuda:0", ...
   std::vector<std::string> device_names;
   uint64_t max_chunk_bytes = 0;
+  bool shared_memory = false;  // large tensors move through /dev/shm
 };
 
 struct ConnectOptions {
@@ -81,6 +84,10 @@ struct ConnectOptions {
   std::string client_version = "0.1.0";
   uint32_t protocol_major = 1;  // tests use others to check the refusal
   int connect_timeout_ms = 10000;
+  // Try the same-host shared-memory path for large tensors (used only when
+  // the daemon can read this process's shared memory; env TENSORD_NO_SHM=1
+  // turns it off).
+  bool shared_memory = true;
 };
 
 class Core : public std::enable_shared_from_this<Core> {

@@ -125,8 +125,8 @@ std::vector<T> Tensor::to_vector() const {
     throw OpError(ErrorKind::kType, StrCat("[to_vector] tensor is ", DTypeName(f.dtype),
                                            ", not ", DTypeName(DTypeOf<T>::value)));
   }
-  std::vector<T> out(f.bytes->size() / sizeof(T));
-  std::memcpy(out.data(), f.bytes->data(), out.size() * sizeof(T));
+  std::vector<T> out(f.nbytes / sizeof(T));
+  std::memcpy(out.data(), f.data.get(), out.size() * sizeof(T));
   return out;
 }
 
