@@ -216,6 +216,8 @@ struct Core::Impl {
     reply_cv.notify_all();
   }
 
+  PendingFetch FetchAndWait(uint64_t id, bool meta_only);
+
   // Raises the first daemon error not yet raised. Caller holds reply_mu.
   void ThrowPendingError() {
     if (!errors.empty()) {
@@ -487,44 +489,54 @@ TensorPtr Core::FromBytes(const void* data, size_t nbytes, DType dtype, const Sh
   return std::make_shared<TensorImpl>(shared_from_this(), id, meta);
 }
 
-FetchedTensor Core::Fetch(const TensorPtr& t) {
-  Impl& s = *impl_;
+// Sends a Fetch of tensor `id` and waits for its reply (all chunks). Throws
+// for a poisoned tensor or a broken stream.
+PendingFetch Core::Impl::FetchAndWait(uint64_t id, bool meta_only) {
   uint64_t req;
   {
-    std::lock_guard<std::mutex> lock(s.mu);
-    if (s.closed) Fail(ErrorKind::kRuntime, "[fetch] the tensord session is closed");
-    req = s.next_request++;
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) Fail(ErrorKind::kRuntime, "[fetch] the tensord session is closed");
+    req = next_request++;
     {
-      std::lock_guard<std::mutex> rl(s.reply_mu);
-      s.fetches[req] = PendingFetch{};
+      std::lock_guard<std::mutex> rl(reply_mu);
+      fetches[req].meta_only = meta_only;
     }
-    v1::Fetch* f = s.CurrentBatch()->add_fetches();
+    v1::Fetch* f = CurrentBatch()->add_fetches();
     f->set_request_id(req);
-    f->set_tensor(t->id());
-    f->set_shared_memory(s.region != nullptr);
-    s.FlushLocked();
+    f->set_tensor(id);
+    f->set_metadata_only(meta_only);
+    f->set_shared_memory(region != nullptr && !meta_only);
+    FlushLocked();
   }
-  std::unique_lock<std::mutex> lock(s.reply_mu);
-  s.reply_cv.wait(lock, [&] { return s.fetches[req].done || s.stream_broken.has_value(); });
-  PendingFetch p = std::move(s.fetches[req]);
-  s.fetches.erase(req);
-  if (!p.done) s.ThrowIfBroken();
+  std::unique_lock<std::mutex> lock(reply_mu);
+  reply_cv.wait(lock, [&] { return fetches[req].done || stream_broken.has_value(); });
+  PendingFetch p = std::move(fetches[req]);
+  fetches.erase(req);
+  if (!p.done) ThrowIfBroken();
   if (p.error) {
     // Errors reported before this reply are this one's cause or came
     // earlier; either way the fetch's own error is the one to raise.
-    s.errors.clear();
+    errors.clear();
     throw ToRemote(*p.error);
   }
-  s.ThrowPendingError();
+  return p;
+}
+
+FetchedTensor Core::Fetch(const TensorPtr& t) {
+  Impl& s = *impl_;
+  PendingFetch p = s.FetchAndWait(t->id(), /*meta_only=*/false);
+  {
+    std::lock_guard<std::mutex> lock(s.reply_mu);
+    s.ThrowPendingError();
+  }
   if (!p.shm_name.empty()) {
-    lock.unlock();
     // Use the daemon's pages in place; unmapped when the last user drops them.
     std::string err;
     void* mapped = OpenSharedMemory(p.shm_name, p.total_bytes, /*shared=*/false, &err);
     if (!mapped) throw RemoteError("[fetch] " + err, "fetch", "", "RuntimeError", 13);
     const size_t n = p.total_bytes;
-    p.result.data = std::shared_ptr<const char>(static_cast<const char*>(mapped),
-                                                [n](const char* q) { UnmapSharedMemory(const_cast<char*>(q), n); });
+    p.result.data = std::shared_ptr<const char>(
+        static_cast<const char*>(mapped), [n](const char* q) { UnmapSharedMemory(const_cast<char*>(q), n); });
     p.result.nbytes = n;
   }
   if (!p.result.data) p.result.data = std::shared_ptr<const char>(new char[1], std::default_delete<char[]>());
@@ -532,31 +544,7 @@ FetchedTensor Core::Fetch(const TensorPtr& t) {
 }
 
 TensorMeta Core::FetchMeta(uint64_t id) {
-  Impl& s = *impl_;
-  uint64_t req;
-  {
-    std::lock_guard<std::mutex> lock(s.mu);
-    req = s.next_request++;
-    {
-      std::lock_guard<std::mutex> rl(s.reply_mu);
-      s.fetches[req] = PendingFetch{};
-      s.fetches[req].meta_only = true;
-    }
-    v1::Fetch* f = s.CurrentBatch()->add_fetches();
-    f->set_request_id(req);
-    f->set_tensor(id);
-    f->set_metadata_only(true);
-    s.FlushLocked();
-  }
-  std::unique_lock<std::mutex> lock(s.reply_mu);
-  s.reply_cv.wait(lock, [&] { return s.fetches[req].done || s.stream_broken.has_value(); });
-  PendingFetch p = std::move(s.fetches[req]);
-  s.fetches.erase(req);
-  if (!p.done) s.ThrowIfBroken();
-  if (p.error) {
-    s.errors.clear();
-    throw ToRemote(*p.error);
-  }
+  PendingFetch p = impl_->FetchAndWait(id, /*meta_only=*/true);
   TensorMeta m = TensorMeta::Contiguous(p.result.dtype, Device{}, p.result.sizes);
   m.strides = p.result.strides;
   m.offset = p.result.storage_offset;

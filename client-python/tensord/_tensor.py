@@ -76,26 +76,23 @@ def _repr(self: Any, *, tensor_contents: Any = None) -> str:
         default_dtype_name=_dtype.get_default_dtype()._name)
 
 
-def size(self: Any, dim: builtins.int | None = None) -> Any:
-    s = self.shape
+def _pick_dim(values: tuple, dim: builtins.int | None) -> Any:
+    """values[dim] with PyTorch's range check; all of them for dim=None."""
     if dim is None:
-        return s
-    n = len(s)
-    if not -max(n, 1) <= dim < max(n, 1):
+        return values
+    n = max(len(values), 1)
+    if not -n <= dim < n:
         raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-max(n, 1)}, {max(n, 1) - 1}], but got {dim})")
-    return s[dim] if n else 1
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return values[dim] if values else 1
+
+
+def size(self: Any, dim: builtins.int | None = None) -> Any:
+    return _pick_dim(self.shape, dim)
 
 
 def stride(self: Any, dim: builtins.int | None = None) -> Any:
-    st = tuple(self._strides())
-    if dim is None:
-        return st
-    n = len(st)
-    if not -max(n, 1) <= dim < max(n, 1):
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-max(n, 1)}, {max(n, 1) - 1}], but got {dim})")
-    return st[dim] if n else 1
+    return _pick_dim(tuple(self._strides()), dim)
 
 
 def _device(self: Any) -> device:

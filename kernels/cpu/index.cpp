@@ -209,7 +209,7 @@ void TakeKernel(KernelContext& ctx) {
   Tensor flat = Contiguous(ctx, self);
   const Shape zeros(index.dim(), 0);
   ReduceLoop(Reduce::kAssign, self.dtype(), ctx.op.name, index.sizes(), out.raw(),
-             ByteStrides(out.meta, index.sizes()), flat.raw(), zeros, index.data<int64_t>(),
+             BroadcastByteStrides(out.meta, index.sizes()), flat.raw(), zeros, index.data<int64_t>(),
              index.strides(), self.numel(), static_cast<int64_t>(ItemSize(self.dtype())), true);
 }
 

@@ -22,7 +22,7 @@ Tensor Target(KernelContext& ctx, const Shape& sizes) {
 int64_t CountMask(const Tensor& mask, const Shape& sizes) {
   const char* m = mask.raw();
   int64_t n = 0;
-  ForEachOffset(sizes, {ByteStrides(mask.meta, sizes)},
+  ForEachOffset(sizes, {BroadcastByteStrides(mask.meta, sizes)},
                 [&](const int64_t* o, const int64_t*) { n += m[o[0]] != 0; });
   return n;
 }
@@ -36,7 +36,7 @@ void MaskedFillKernel(KernelContext& ctx) {
   std::memcpy(v, value.raw(), item);  // read before writing: value may alias self
   const char* m = mask.raw();
   char* base = t.raw();
-  ForEachOffset(t.sizes(), {ByteStrides(t.meta, t.sizes()), ByteStrides(mask.meta, t.sizes())},
+  ForEachOffset(t.sizes(), {BroadcastByteStrides(t.meta, t.sizes()), BroadcastByteStrides(mask.meta, t.sizes())},
                 [&](const int64_t* o, const int64_t*) {
     if (m[o[1]]) CopyElem(base + o[0], v, item);
   });
@@ -52,7 +52,7 @@ void MaskedSelectKernel(KernelContext& ctx) {
   const char* m = mask.raw();
   const char* s = self.raw();
   const size_t item = ItemSize(self.dtype());
-  ForEachOffset(sizes, {ByteStrides(self.meta, sizes), ByteStrides(mask.meta, sizes)},
+  ForEachOffset(sizes, {BroadcastByteStrides(self.meta, sizes), BroadcastByteStrides(mask.meta, sizes)},
                 [&](const int64_t* o, const int64_t*) {
     if (!m[o[1]]) return;
     CopyElem(out, s + o[0], item);
@@ -72,7 +72,7 @@ void MaskedScatterKernel(KernelContext& ctx) {
   const char* m = mask.raw();
   char* base = t.raw();
   const size_t item = ItemSize(t.dtype());
-  ForEachOffset(t.sizes(), {ByteStrides(t.meta, t.sizes()), ByteStrides(mask.meta, t.sizes())},
+  ForEachOffset(t.sizes(), {BroadcastByteStrides(t.meta, t.sizes()), BroadcastByteStrides(mask.meta, t.sizes())},
                 [&](const int64_t* o, const int64_t*) {
     if (!m[o[1]]) return;
     CopyElem(base + o[0], s, item);
@@ -87,7 +87,7 @@ Tensor NonzeroOf(const KernelContext& ctx, const Tensor& self) {
   int64_t n = 0;
   DispatchAll(self.dtype(), "nonzero", [&]<typename T>() {
     const char* base = self.raw();
-    ForEachOffset(self.sizes(), {ByteStrides(self.meta, self.sizes())},
+    ForEachOffset(self.sizes(), {BroadcastByteStrides(self.meta, self.sizes())},
                   [&](const int64_t* o, const int64_t* idx) {
       const T v = *reinterpret_cast<const T*>(base + o[0]);
       if (static_cast<opmath_t<T>>(v) == opmath_t<T>(0)) return;
@@ -149,7 +149,7 @@ void IndexLoop(const Tensor& self, const Indices& ix, const IndexLayout& l, cons
   Shape st = l.self_strides;
   for (auto& s : st) s *= item;
   strides.push_back(std::move(st));
-  strides.push_back(ByteStrides(other.meta, l.result));
+  strides.push_back(BroadcastByteStrides(other.meta, l.result));
   std::vector<const int64_t*> bases;
   std::vector<int64_t> jumps, sizes;
   for (size_t k = 0; k < ix.tensors.size(); ++k) {

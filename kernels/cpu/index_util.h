@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/core/error.h"
+#include "kernels/cpu/loops.h"
 #include "kernels/kernel.h"
 
 namespace tensord {
@@ -57,17 +58,6 @@ inline void CopyElem(char* dst, const char* src, size_t item) {
     case 8: std::memcpy(dst, src, 8); break;
     default: std::memcpy(dst, src, item);
   }
-}
-
-// t's strides in bytes, broadcast (0 on missing or size-1 dims) to `sizes`.
-inline Shape ByteStrides(const TensorMeta& t, const Shape& sizes) {
-  Shape out(sizes.size(), 0);
-  const size_t off = sizes.size() - t.sizes.size();
-  const int64_t item = static_cast<int64_t>(ItemSize(t.dtype));
-  for (size_t i = 0; i < t.sizes.size(); ++i) {
-    out[off + i] = t.sizes[i] == 1 ? 0 : t.strides[i] * item;
-  }
-  return out;
 }
 
 // An int64 copy of an index tensor (the tensor itself when already int64).

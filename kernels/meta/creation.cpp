@@ -4,22 +4,6 @@
 #include "kernels/meta/rule_util.h"
 
 namespace tensord::rules {
-namespace {
-
-Device DeviceArg(const OpSchema& op, const OpArgs& args) {
-  int p = op.param_index("device");
-  if (p >= 0 && args.values[p].kind == Value::Kind::kDevice) return args.values[p].device;
-  return Device{};
-}
-
-DType DTypeArg(const OpSchema& op, const OpArgs& args, DType fallback) {
-  int p = op.param_index("dtype");
-  if (p >= 0 && args.values[p].kind == Value::Kind::kDType) return args.values[p].dtype;
-  return fallback;
-}
-
-}  // namespace
-
 // (int[] size, ..., dtype, device): a contiguous tensor of `size`.
 void factory(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
   const Shape& size = args.get_ints(0);

@@ -8,18 +8,6 @@
 namespace tensord::rules {
 namespace {
 
-Device DeviceArg(const OpSchema& op, const OpArgs& args) {
-  int p = op.param_index("device");
-  if (p >= 0 && args.values[p].kind == Value::Kind::kDevice) return args.values[p].device;
-  return Device{};
-}
-
-DType DTypeArg(const OpSchema& op, const OpArgs& args, DType fallback) {
-  int p = op.param_index("dtype");
-  if (p >= 0 && args.values[p].kind == Value::Kind::kDType) return args.values[p].dtype;
-  return fallback;
-}
-
 // The name of ATen's kernel whose dtype dispatch rejects non-floating fills.
 const char* FloatKernelName(std::string_view op) {
   return op == "randn" || op == "normal" || op == "normal_" ? "normal_kernel_cpu"

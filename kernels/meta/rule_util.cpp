@@ -137,6 +137,18 @@ std::vector<int64_t> ReduceDims(const OpSchema& op, const OpArgs& args,
   return dims;
 }
 
+Device DeviceArg(const OpSchema& op, const OpArgs& args) {
+  const int p = op.param_index("device");
+  if (p >= 0 && args.values[p].kind == Value::Kind::kDevice) return args.values[p].device;
+  return Device{};
+}
+
+DType DTypeArg(const OpSchema& op, const OpArgs& args, DType fallback) {
+  const int p = op.param_index("dtype");
+  if (p >= 0 && args.values[p].kind == Value::Kind::kDType) return args.values[p].dtype;
+  return fallback;
+}
+
 void CheckSizes(const OpSchema& op, const Shape& sizes) {
   int64_t total = 1;
   for (int64_t s : sizes) {

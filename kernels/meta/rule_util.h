@@ -32,6 +32,10 @@ Shape ArgSizes(const OpArgs& args, int position);
 // the argument is None or empty.
 std::vector<int64_t> ReduceDims(const OpSchema& op, const OpArgs& args,
                                 int position, int64_t ndim);
+// The "device" argument (cpu when absent or None) and the "dtype" argument
+// (`fallback` when absent or None) of factories.
+Device DeviceArg(const OpSchema& op, const OpArgs& args);
+DType DTypeArg(const OpSchema& op, const OpArgs& args, DType fallback);
 // Checks a size list: no negative sizes except -1 where allowed.
 void CheckSizes(const OpSchema& op, const Shape& sizes);
 

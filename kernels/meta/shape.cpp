@@ -69,6 +69,16 @@ std::optional<Shape> ViewStrides(const Shape& old_sizes, const Shape& old_stride
   return new_strides;
 }
 
+TensorMeta ViewOrCopy(const TensorMeta& self, Shape sizes) {
+  if (auto strides = ViewStrides(self.sizes, self.strides, sizes)) {
+    TensorMeta m = self;
+    m.sizes = std::move(sizes);
+    m.strides = std::move(*strides);
+    return m;
+  }
+  return TensorMeta::Contiguous(self.dtype, self.device, std::move(sizes));
+}
+
 namespace rules {
 
 void view(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
@@ -88,15 +98,7 @@ void view(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs)
 // a contiguous copy.
 void reshape(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
   const TensorMeta& self = args.tensor(0);
-  Shape sizes = InferSize(op.name, args.get_ints(1), self.numel());
-  if (auto strides = ViewStrides(self.sizes, self.strides, sizes)) {
-    TensorMeta m = self;
-    m.sizes = std::move(sizes);
-    m.strides = std::move(*strides);
-    outs.push_back(std::move(m));
-  } else {
-    outs.push_back(TensorMeta::Contiguous(self.dtype, self.device, sizes));
-  }
+  outs.push_back(ViewOrCopy(self, InferSize(op.name, args.get_ints(1), self.numel())));
 }
 
 void contiguous(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {

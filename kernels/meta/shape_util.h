@@ -23,6 +23,10 @@ TensorMeta SliceMeta(const TensorMeta& self, int64_t dim, int64_t start, int64_t
                      int64_t step);
 TensorMeta PermuteMeta(const TensorMeta& self, const std::vector<int64_t>& order);
 
+// self seen with `sizes`: a view when its strides allow one (the daemon
+// then aliases self's storage), else a contiguous result (a copy).
+TensorMeta ViewOrCopy(const TensorMeta& self, Shape sizes);
+
 }  // namespace tensord
 
 #endif  // TENSORD_KERNELS_META_SHAPE_UTIL_H_

@@ -3,16 +3,6 @@
 #include "kernels/meta/reduce_rule_util.h"
 
 namespace tensord::rules {
-namespace {
-
-DType DTypeArgOr(const OpSchema& op, const OpArgs& args, DType fallback) {
-  const int p = op.param_index("dtype");
-  if (p >= 0 && args.values[p].kind == Value::Kind::kDType) return args.values[p].dtype;
-  return fallback;
-}
-
-}  // namespace
-
 // Results of self's shape along an int "dim": cumsum/cumprod (integral
 // inputs give int64; a dtype argument converts the input first), softmax
 // (a dtype argument converts first), argsort (int64), and the (values,
@@ -22,11 +12,11 @@ void along_dim(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& 
   OneDim(op, args, self);
   DType d = self.dtype;
   if (op.dtype_rule == DTypeRule::kPromote) {
-    d = DTypeArgOr(op, args, IsIntegral(self.dtype, true) ? DType::kInt64 : self.dtype);
+    d = DTypeArg(op, args, IsIntegral(self.dtype, true) ? DType::kInt64 : self.dtype);
   } else if (op.dtype_rule == DTypeRule::kInt64) {
     d = DType::kInt64;
   } else {
-    d = DTypeArgOr(op, args, self.dtype);
+    d = DTypeArg(op, args, self.dtype);
   }
   CheckKernelDType(op, args, op.dtype_rule == DTypeRule::kInt64 ? self.dtype : d);
   outs.push_back(TensorMeta::Contiguous(d, self.device, self.sizes));

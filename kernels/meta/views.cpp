@@ -181,13 +181,8 @@ void flatten(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& ou
   }
   if (self.dim() > 0 && s == e) {
     outs.push_back(self);
-  } else if (auto strides = ViewStrides(self.sizes, self.strides, sizes)) {
-    TensorMeta m = self;
-    m.sizes = std::move(sizes);
-    m.strides = std::move(*strides);
-    outs.push_back(std::move(m));
   } else {
-    outs.push_back(TensorMeta::Contiguous(self.dtype, self.device, sizes));
+    outs.push_back(ViewOrCopy(self, std::move(sizes)));
   }
 }
 

@@ -8,58 +8,12 @@
 #include "kernels/core/error.h"
 #include "kernels/kernel.h"
 #include "kernels/meta/infer.h"
+#include "kernel_test_base.h"
 
 namespace tensord {
 namespace {
 
-class ElementwiseKernelsTest : public ::testing::Test {
- protected:
-  void SetUp() override { RegisterCpuKernels(); }
-
-  template <typename T>
-  Tensor Make(std::vector<T> values, Shape sizes) {
-    Tensor t = Tensor::Empty(TensorMeta::Contiguous(DTypeOf<T>::value, {}, sizes));
-    std::copy(values.begin(), values.end(), t.data<T>());
-    return t;
-  }
-
-  // The [3, 2] transpose of a contiguous [2, 3] tensor.
-  static Tensor Transposed(const Tensor& a) {
-    TensorMeta tm = a.meta;
-    tm.sizes = {a.sizes()[1], a.sizes()[0]};
-    tm.strides = {1, a.sizes()[1]};
-    return a.View(tm);
-  }
-
-  // Every other element of a contiguous 1-d tensor.
-  static Tensor Stepped(const Tensor& a) {
-    TensorMeta vm = a.meta;
-    vm.sizes = {a.sizes()[0] / 2};
-    vm.strides = {2};
-    return a.View(vm);
-  }
-
-  Tensor Run(const std::string& name, std::vector<Value> values, std::vector<Tensor> tensors) {
-    const OpSchema* op = FindOp(name);
-    EXPECT_NE(op, nullptr) << name;
-    OpArgs args;
-    args.values = std::move(values);
-    for (auto& t : tensors) args.metas.push_back(&t.meta);
-    KernelContext ctx(*op, args);
-    for (auto& t : tensors) ctx.tensors.push_back(&t);
-    ctx.out_metas = InferMeta(*op, args);
-    KernelRegistry::Get().Find(*op, Device::Kind::kCPU)(ctx);
-    if (op->returns == ReturnKind::kInPlace) return tensors[args.values[op->alias_param].i];
-    return ctx.output(0);
-  }
-
-  template <typename T>
-  std::vector<T> Values(const Tensor& t) {
-    Tensor c = Tensor::Empty(TensorMeta::Contiguous(t.dtype(), {}, t.sizes()));
-    CopyInto(c, t);
-    return std::vector<T>(c.data<T>(), c.data<T>() + c.numel());
-  }
-};
+class ElementwiseKernelsTest : public testing::KernelTestBase {};
 
 TEST_F(ElementwiseKernelsTest, UnaryFloatFunctionReadsATransposedIntTensor) {
   Tensor at = Transposed(Make<int64_t>({1, 4, 9, 16, 25, 36}, {2, 3}));

@@ -7,44 +7,12 @@
 #include "kernels/core/error.h"
 #include "kernels/kernel.h"
 #include "kernels/meta/infer.h"
+#include "kernel_test_base.h"
 
 namespace tensord {
 namespace {
 
-class KernelsTest : public ::testing::Test {
- protected:
-  void SetUp() override { RegisterCpuKernels(); }
-
-  template <typename T>
-  Tensor Make(std::vector<T> values, Shape sizes) {
-    Tensor t = Tensor::Empty(TensorMeta::Contiguous(DTypeOf<T>::value, {}, sizes));
-    std::copy(values.begin(), values.end(), t.data<T>());
-    return t;
-  }
-
-  // Runs op with values (Tensor values index `tensors`); returns result 0.
-  Tensor Run(const std::string& name, std::vector<Value> values, std::vector<Tensor> tensors) {
-    const OpSchema* op = FindOp(name);
-    EXPECT_NE(op, nullptr) << name;
-    OpArgs args;
-    args.values = std::move(values);
-    for (auto& t : tensors) args.metas.push_back(&t.meta);
-    KernelContext ctx(*op, args);
-    for (auto& t : tensors) ctx.tensors.push_back(&t);
-    ctx.out_metas = InferMeta(*op, args);
-    if (op->returns == ReturnKind::kView) return tensors[0].View(ctx.out_metas[0]);
-    KernelRegistry::Get().Find(*op, Device::Kind::kCPU)(ctx);
-    if (op->returns == ReturnKind::kInPlace) return tensors[args.values[op->alias_param].i];
-    return ctx.output(0);
-  }
-
-  template <typename T>
-  std::vector<T> Values(const Tensor& t) {
-    Tensor c = Tensor::Empty(TensorMeta::Contiguous(t.dtype(), {}, t.sizes()));
-    CopyInto(c, t);
-    return std::vector<T>(c.data<T>(), c.data<T>() + c.numel());
-  }
-};
+class KernelsTest : public testing::KernelTestBase {};
 
 TEST_F(KernelsTest, EveryCpuOpInTheSchemaHasAKernel) {
   EXPECT_EQ(KernelRegistry::Get().Missing(Device::Kind::kCPU), std::vector<std::string>{});

@@ -10,13 +10,13 @@
 #include "kernels/core/error.h"
 #include "kernels/kernel.h"
 #include "kernels/meta/infer.h"
+#include "kernel_test_base.h"
 
 namespace tensord {
 namespace {
 
-class LinalgKernelsTest : public ::testing::Test {
+class LinalgKernelsTest : public testing::KernelTestBase {
  protected:
-  void SetUp() override { RegisterCpuKernels(); }
 
   // A contiguous tensor of `dtype` with small integer values (exact in every dtype).
   Tensor Random(DType dtype, Shape sizes, int seed) {
@@ -24,21 +24,6 @@ class LinalgKernelsTest : public ::testing::Test {
     std::mt19937 rng(seed);
     for (int64_t i = 0; i < d.numel(); ++i) d.data<double>()[i] = static_cast<int>(rng() % 7) - 3;
     return CastTo(d, dtype);
-  }
-
-  static Tensor Strided(const Tensor& t, Shape sizes, Shape strides) {
-    TensorMeta m = t.meta;
-    m.sizes = std::move(sizes);
-    m.strides = std::move(strides);
-    return t.View(m);
-  }
-
-  // The last two dims swapped (a non-contiguous view).
-  static Tensor Transposed(const Tensor& t) {
-    Shape s = t.sizes(), st = t.strides();
-    std::swap(s[s.size() - 1], s[s.size() - 2]);
-    std::swap(st[st.size() - 1], st[st.size() - 2]);
-    return Strided(t, s, st);
   }
 
   static double At(const Tensor& t, const Shape& idx) {
@@ -53,21 +38,6 @@ class LinalgKernelsTest : public ::testing::Test {
     return d.data<double>()[0];
   }
 
-  Tensor Run(const std::string& name, std::vector<Value> values, std::vector<Tensor> tensors) {
-    const OpSchema* op = FindOp(name);
-    EXPECT_NE(op, nullptr) << name;
-    OpArgs args;
-    args.values = std::move(values);
-    for (auto& t : tensors) args.metas.push_back(&t.meta);
-    KernelContext ctx(*op, args);
-    for (auto& t : tensors) ctx.tensors.push_back(&t);
-    ctx.generator = &generator_;
-    ctx.out_metas = InferMeta(*op, args);
-    KernelRegistry::Get().Find(*op, Device::Kind::kCPU)(ctx);
-    if (op->returns == ReturnKind::kInPlace) return tensors[args.values[op->alias_param].i];
-    return ctx.output(0);
-  }
-
   // c[b] == a[b] @ x[b] for 3-D operands (any strides).
   void ExpectBatchedProduct(const Tensor& a, const Tensor& x, const Tensor& c) {
     ASSERT_EQ(c.sizes(), (Shape{a.sizes()[0], a.sizes()[1], x.sizes()[2]}));
@@ -80,7 +50,6 @@ class LinalgKernelsTest : public ::testing::Test {
         }
   }
 
-  Generator generator_;
 };
 
 class ProductDTypes : public LinalgKernelsTest, public ::testing::WithParamInterface<DType> {};

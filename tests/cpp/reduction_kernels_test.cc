@@ -7,67 +7,23 @@
 #include "kernels/core/error.h"
 #include "kernels/kernel.h"
 #include "kernels/meta/infer.h"
+#include "kernel_test_base.h"
 
 namespace tensord {
 namespace {
 
-class ReductionKernelsTest : public ::testing::Test {
- protected:
-  void SetUp() override { RegisterCpuKernels(); }
-
-  template <typename T>
-  Tensor Make(std::vector<T> values, Shape sizes) {
-    Tensor t = Tensor::Empty(TensorMeta::Contiguous(DTypeOf<T>::value, {}, sizes));
-    std::copy(values.begin(), values.end(), t.data<T>());
-    return t;
-  }
-
-  // The [3, 2] transpose of a row-major [2, 3] tensor of `values`.
-  template <typename T>
-  Tensor Transposed(std::vector<T> values) {
-    Tensor a = Make<T>(values, {2, 3});
-    TensorMeta m = a.meta;
-    m.sizes = {3, 2};
-    m.strides = {1, 3};
-    return a.View(m);
-  }
-
-  // Runs op on `values` (Tensor values index `tensors`); returns every result.
-  std::vector<Tensor> Run(const std::string& name, std::vector<Value> values,
-                          std::vector<Tensor> tensors) {
-    const OpSchema* op = FindOp(name);
-    EXPECT_NE(op, nullptr) << name;
-    OpArgs args;
-    args.values = std::move(values);
-    for (auto& t : tensors) args.metas.push_back(&t.meta);
-    KernelContext ctx(*op, args);
-    for (auto& t : tensors) ctx.tensors.push_back(&t);
-    ctx.out_metas = InferMeta(*op, args);
-    KernelRegistry::Get().Find(*op, Device::Kind::kCPU)(ctx);
-    for (size_t i = 0; i < ctx.out_metas.size(); ++i) {
-      if (i >= ctx.outputs.size() || !ctx.outputs[i].defined()) ctx.output(i);
-    }
-    return ctx.outputs;
-  }
-
-  template <typename T>
-  std::vector<T> Values(const Tensor& t) {
-    Tensor c = Tensor::Empty(TensorMeta::Contiguous(t.dtype(), {}, t.sizes()));
-    CopyInto(c, t);
-    return std::vector<T>(c.data<T>(), c.data<T>() + c.numel());
-  }
-};
+class ReductionKernelsTest : public testing::KernelTestBase {};
 
 // Transposed [[1, 4], [2, 5], [3, 6]] from row-major [[1, 2, 3], [4, 5, 6]].
 TEST_F(ReductionKernelsTest, SumOverATransposedInputReducesItsRows) {
   Tensor t = Transposed<float>({1, 2, 3, 4, 5, 6});
-  auto out = Run("sum", {Value::Tensor(0), Value::Ints({1}), Value::Bool(false), Value::None()}, {t});
+  auto out = RunAll("sum", {Value::Tensor(0), Value::Ints({1}), Value::Bool(false), Value::None()}, {t});
   EXPECT_EQ(Values<float>(out[0]), (std::vector<float>{5, 7, 9}));
 }
 
 TEST_F(ReductionKernelsTest, MaxDimGivesFirstIndexAndNanWins) {
   Tensor t = Transposed<float>({1, 7, NAN, 7, 2, 0});  // [[1, 7], [7, 2], [nan, 0]]
-  auto out = Run("max_dim", {Value::Tensor(0), Value::Int(0), Value::Bool(false)}, {t});
+  auto out = RunAll("max_dim", {Value::Tensor(0), Value::Int(0), Value::Bool(false)}, {t});
   std::vector<float> v = Values<float>(out[0]);
   EXPECT_TRUE(std::isnan(v[0]));
   EXPECT_EQ(v[1], 7);
@@ -76,7 +32,7 @@ TEST_F(ReductionKernelsTest, MaxDimGivesFirstIndexAndNanWins) {
 
 TEST_F(ReductionKernelsTest, StableSortAlongTheStridedDimPutsNanLast) {
   Tensor t = Transposed<float>({3, NAN, 1, 1, 2, 3});  // [[3, 1], [nan, 2], [1, 3]]
-  auto out = Run("sort", {Value::Tensor(0), Value::Int(0), Value::Bool(false), Value::Bool(true)}, {t});
+  auto out = RunAll("sort", {Value::Tensor(0), Value::Int(0), Value::Bool(false), Value::Bool(true)}, {t});
   std::vector<float> v = Values<float>(out[0]);
   EXPECT_EQ(v[0], 1);
   EXPECT_EQ(v[1], 1);
@@ -89,19 +45,19 @@ TEST_F(ReductionKernelsTest, StableSortAlongTheStridedDimPutsNanLast) {
 
 TEST_F(ReductionKernelsTest, CumsumOfTransposedIntsAccumulatesInInt64) {
   Tensor t = Transposed<int32_t>({1, 2, 3, 4, 5, 6});  // [[1, 4], [2, 5], [3, 6]]
-  auto out = Run("cumsum", {Value::Tensor(0), Value::Int(0), Value::None()}, {t});
+  auto out = RunAll("cumsum", {Value::Tensor(0), Value::Int(0), Value::None()}, {t});
   EXPECT_EQ(out[0].dtype(), DType::kInt64);
   EXPECT_EQ(Values<int64_t>(out[0]), (std::vector<int64_t>{1, 4, 3, 9, 6, 15}));
 }
 
 TEST_F(ReductionKernelsTest, UniqueSetsDataDependentSizes) {
   Tensor t = Transposed<int64_t>({3, 1, 3, 2, 1, 2});  // [[3, 2], [1, 1], [3, 2]]
-  auto out = Run("unique_all", {Value::Tensor(0), Value::Bool(true), Value::Bool(true),
+  auto out = RunAll("unique_all", {Value::Tensor(0), Value::Bool(true), Value::Bool(true),
                                 Value::Bool(true), Value::None()}, {t});
   EXPECT_EQ(Values<int64_t>(out[0]), (std::vector<int64_t>{1, 2, 3}));
   EXPECT_EQ(Values<int64_t>(out[1]), (std::vector<int64_t>{2, 1, 0, 0, 2, 1}));
   EXPECT_EQ(Values<int64_t>(out[2]), (std::vector<int64_t>{2, 2, 2}));
-  auto rows = Run("unique_all", {Value::Tensor(0), Value::Bool(true), Value::Bool(true),
+  auto rows = RunAll("unique_all", {Value::Tensor(0), Value::Bool(true), Value::Bool(true),
                                  Value::Bool(true), Value::Int(0)}, {t});
   EXPECT_EQ(rows[0].sizes(), (Shape{2, 2}));
   EXPECT_EQ(Values<int64_t>(rows[0]), (std::vector<int64_t>{1, 1, 3, 2}));
@@ -110,11 +66,11 @@ TEST_F(ReductionKernelsTest, UniqueSetsDataDependentSizes) {
 
 TEST_F(ReductionKernelsTest, ZeroDimInputsReduceAlongDimZero) {
   Tensor s = Make<float>({2.5f}, {});
-  auto mx = Run("max_dim", {Value::Tensor(0), Value::Int(-1), Value::Bool(true)}, {s});
+  auto mx = RunAll("max_dim", {Value::Tensor(0), Value::Int(-1), Value::Bool(true)}, {s});
   EXPECT_EQ(mx[0].sizes(), Shape{});
   EXPECT_EQ(Values<float>(mx[0]), (std::vector<float>{2.5f}));
   EXPECT_EQ(Values<int64_t>(mx[1]), (std::vector<int64_t>{0}));
-  auto sm = Run("softmax", {Value::Tensor(0), Value::Int(0), Value::None()}, {s});
+  auto sm = RunAll("softmax", {Value::Tensor(0), Value::Int(0), Value::None()}, {s});
   EXPECT_EQ(Values<float>(sm[0]), (std::vector<float>{1.0f}));
 }
 
