@@ -53,6 +53,23 @@ struct PendingFetch {
   uint64_t received = 0;
 };
 
+// An UploadChunk of tensor `id` at byte `offset`; the first carries the
+// tensor's metadata.
+Outgoing UploadChunkMessage(uint64_t id, size_t offset, DType dtype, const Shape& sizes) {
+  Outgoing o;
+  o.arena = std::make_unique<google::protobuf::Arena>();
+  o.msg = google::protobuf::Arena::CreateMessage<v1::ClientMessage>(o.arena.get());
+  v1::UploadChunk* c = o.msg->mutable_upload();
+  c->set_tensor(id);
+  c->set_offset(offset);
+  if (offset == 0) {
+    c->set_dtype(std::string(DTypeName(dtype)));
+    for (int64_t d : sizes) c->add_sizes(d);
+    c->set_device("cpu");
+  }
+  return o;
+}
+
 RemoteError ToRemote(const v1::OpError& e) {
   return RemoteError(e.message(), e.op(), e.location(),
                      e.exception().empty() ? "RuntimeError" : e.exception(), e.code());
@@ -447,17 +464,8 @@ TensorPtr Core::FromBytes(const void* data, size_t nbytes, DType dtype, const Sh
       }
       const size_t n = std::min(half, nbytes - off);
       CopyBytes(s.region + which * half, static_cast<const char*>(data) + off, n);
-      Outgoing o;
-      o.arena = std::make_unique<google::protobuf::Arena>();
-      o.msg = google::protobuf::Arena::CreateMessage<v1::ClientMessage>(o.arena.get());
+      Outgoing o = UploadChunkMessage(id, off, dtype, sizes);
       v1::UploadChunk* c = o.msg->mutable_upload();
-      c->set_tensor(id);
-      if (off == 0) {
-        c->set_dtype(std::string(DTypeName(dtype)));
-        for (int64_t d : sizes) c->add_sizes(d);
-        c->set_device("cpu");
-      }
-      c->set_offset(off);
       c->set_region_offset(which * half);
       c->set_region_bytes(n);
       c->set_last(off + n >= nbytes);
@@ -469,17 +477,8 @@ TensorPtr Core::FromBytes(const void* data, size_t nbytes, DType dtype, const Sh
   const size_t chunk = s.info.max_chunk_bytes ? s.info.max_chunk_bytes : (1u << 20);
   for (size_t off = 0; off < nbytes || off == 0; off += chunk) {
     const size_t n = std::min(chunk, nbytes - off);
-    Outgoing o;
-    o.arena = std::make_unique<google::protobuf::Arena>();
-    o.msg = google::protobuf::Arena::CreateMessage<v1::ClientMessage>(o.arena.get());
+    Outgoing o = UploadChunkMessage(id, off, dtype, sizes);
     v1::UploadChunk* c = o.msg->mutable_upload();
-    c->set_tensor(id);
-    if (off == 0) {
-      c->set_dtype(std::string(DTypeName(dtype)));
-      for (int64_t d : sizes) c->add_sizes(d);
-      c->set_device("cpu");
-    }
-    c->set_offset(off);
     c->set_data(static_cast<const char*>(data) + off, n);
     c->set_last(off + n >= nbytes);
     o.bytes = n + 64;
