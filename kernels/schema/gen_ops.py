@@ -206,7 +206,9 @@ def emit_docs(ops, version):
     out = ["# Ops", "",
            "Generated from `kernels/schema/ops.toml` by `kernels/schema/gen_ops.py`; do not edit.",
            f"Schema version `{version}`, {len(ops)} ops.", "",
-           "`py`: how Python exposes the op (`torch.X`, `Tensor.X`, both, or internal).", ""]
+           "`py`: how Python exposes the op (`torch.X`, `Tensor.X`, both, or internal).",
+           "`cuda`: the CUDA backend scaffold runs the op on contiguous float32 tensors",
+           "(factories and device copies: every dtype; no broadcasting yet).", ""]
     family = None
     for op in ops:
         if op["family"] != family:
