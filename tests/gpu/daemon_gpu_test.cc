@@ -70,6 +70,27 @@ TEST_F(DaemonGpuTest, ElementwiseAndMatmulMatchTheCpu) {
   for (size_t i = 0; i < e.size(); i += 97) EXPECT_NEAR(e[i], ec[i], 1e-5 * ec[i]);
 }
 
+TEST_F(DaemonGpuTest, EveryScaffoldOpMatchesTheCpu) {
+  Session& s = *session_;
+  auto x_cpu = s.FromVector<float>(Iota(4096, 2), {64, 64});
+  auto pos_cpu = s.Call1("abs", {x_cpu}) + 0.5;
+  auto x = s.Call1("to_device", {x_cpu, kCuda});
+  auto pos = s.Call1("to_device", {pos_cpu, kCuda});
+  for (const char* op : {"neg", "exp", "log", "relu", "sigmoid", "tanh", "sqrt", "abs"}) {
+    const bool positive = std::string(op) == "log" || std::string(op) == "sqrt";
+    auto want = s.Call1(op, {positive ? pos_cpu : x_cpu}).to_vector<float>();
+    auto got = s.Call1(op, {positive ? pos : x}).to_vector<float>();
+    for (size_t i = 0; i < want.size(); i += 13) {
+      EXPECT_NEAR(got[i], want[i], 1e-5 + 1e-5 * std::fabs(want[i])) << op << " " << i;
+    }
+  }
+  for (const char* op : {"maximum", "minimum", "sub"}) {
+    auto want = s.Call1(op, {x_cpu, pos_cpu}).to_vector<float>();
+    auto got = s.Call1(op, {x, pos}).to_vector<float>();
+    EXPECT_EQ(got, want) << op;
+  }
+}
+
 TEST_F(DaemonGpuTest, UnsupportedCudaWorkFailsClearlyAndTheSessionGoesOn) {
   Session& s = *session_;
   auto a = s.Call1("ones", {std::vector<int64_t>{4, 4}, DType::kFloat64, kCuda});
