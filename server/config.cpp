@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -13,11 +14,42 @@ void Read(const YAML::Node& node, const char* key, T& out) {
   if (node[key]) out = node[key].as<T>();
 }
 
+// A key of `node` that this version does not know, or "" when all are known.
+std::string UnknownKey(const YAML::Node& node, std::initializer_list<const char*> known) {
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find_if(known.begin(), known.end(), [&](const char* k) { return key == k; }) ==
+        known.end()) {
+      return key;
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string LoadConfigFile(const std::string& path, Config& config) {
   try {
     YAML::Node root = YAML::LoadFile(path);
+    if (root.IsNull()) return "";
+    if (!root.IsMap()) return "config " + path + ": expected a mapping of settings";
+    if (std::string k = UnknownKey(root, {"listen", "threads", "log_level", "session_grace_seconds",
+                                          "drain_timeout_seconds", "cuda_library", "shared_memory",
+                                          "limits"});
+        !k.empty()) {
+      return "config " + path + ": unknown setting '" + k + "'";
+    }
+    if (root["limits"] && !root["limits"].IsMap()) {
+      return "config " + path + ": 'limits' must be a mapping";
+    }
+    if (root["limits"]) {
+      if (std::string k = UnknownKey(root["limits"], {"max_message_bytes", "max_chunk_bytes",
+                                                      "max_tensor_bytes", "max_ops_per_batch",
+                                                      "max_live_tensors"});
+          !k.empty()) {
+        return "config " + path + ": unknown setting 'limits." + k + "'";
+      }
+    }
     if (root["listen"]) {
       config.listen.clear();
       if (root["listen"].IsSequence()) {
