@@ -15,6 +15,7 @@ DEBIAN_PACKAGES=(
   libdnnl-dev ocl-icd-opencl-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
   python3 python3-venv python3-dev python3-numpy python3-torch
+  libopenblas0-pthread  # the PyTorch/NumPy baseline of bench/ at its best (TOOLCHAIN.md)
 )
 
 ensure_packages() {
