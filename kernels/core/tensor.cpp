@@ -150,15 +150,24 @@ Tensor Tensor::ScalarInt(int64_t value, DType dtype) {
 bool FitsInStorage(const TensorMeta& meta, size_t nbytes) {
   if (meta.offset < 0) return false;
   if (meta.numel() == 0) return true;
-  // The lowest and highest element addresses the view can touch.
+  // The lowest and highest element the view can touch, with every step
+  // checked for overflow (sizes and strides come from clients).
   int64_t lo = meta.offset, hi = meta.offset;
   for (size_t i = 0; i < meta.sizes.size(); ++i) {
     if (meta.sizes[i] < 0) return false;
-    const int64_t span = (meta.sizes[i] - 1) * meta.strides[i];
-    if (span < 0) lo += span; else hi += span;
+    int64_t span;
+    if (__builtin_mul_overflow(meta.sizes[i] - 1, meta.strides[i], &span)) return false;
+    if (span < 0 ? __builtin_add_overflow(lo, span, &lo) : __builtin_add_overflow(hi, span, &hi)) {
+      return false;
+    }
   }
   if (lo < 0) return false;
-  return static_cast<size_t>(hi + 1) * ItemSize(meta.dtype) <= nbytes;
+  int64_t end;
+  if (__builtin_add_overflow(hi, 1, &end) ||
+      __builtin_mul_overflow(end, static_cast<int64_t>(ItemSize(meta.dtype)), &end)) {
+    return false;
+  }
+  return static_cast<size_t>(end) <= nbytes;
 }
 
 }  // namespace tensord

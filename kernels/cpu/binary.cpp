@@ -77,10 +77,8 @@ void BinaryArithKernel(KernelContext& ctx) {
   const bool inplace = ctx.op.returns == ReturnKind::kInPlace;
   const Tensor out = inplace ? ctx.tensor(0) : ctx.output();
   const int rm_p = ctx.op.param_index("rounding_mode");
+  // "trunc", "floor" or "" (None); ElementwiseResultType rejects others.
   std::string rounding = rm_p >= 0 && !ctx.args.is_none(rm_p) ? ctx.args.values[rm_p].s : "";
-  TD_CHECK(rounding.empty() || rounding == "trunc" || rounding == "floor", kValue, "[",
-           ctx.op.name, "] div expected rounding_mode to be one of None, 'trunc', or 'floor' "
-           "but found '", rounding, "'");
   const DType compute = ElementwiseResultType(ctx.op, ctx.args);
   auto [a, b] = Operands(ctx, compute);
   if (fn == "div" && !rounding.empty() && IsIntegral(compute, true)) {

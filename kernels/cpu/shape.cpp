@@ -36,15 +36,19 @@ void AsStridedKernel(KernelContext& ctx) {
   const Tensor& self = ctx.tensor(0);
   const TensorMeta& m = ctx.out_metas[0];
   const size_t item = ItemSize(m.dtype);
-  int64_t need = 0;
+  // For the message only (FitsInStorage does the checked arithmetic):
+  // unsigned, so absurd sizes wrap instead of overflowing.
+  uint64_t need = 0;
   if (m.numel() > 0) {
-    need = m.offset + 1;
-    for (size_t i = 0; i < m.sizes.size(); ++i) need += (m.sizes[i] - 1) * m.strides[i];
+    need = static_cast<uint64_t>(m.offset) + 1;
+    for (size_t i = 0; i < m.sizes.size(); ++i) {
+      need += static_cast<uint64_t>(m.sizes[i] - 1) * static_cast<uint64_t>(m.strides[i]);
+    }
   }
   TD_CHECK(FitsInStorage(m, self.storage->nbytes()), kRuntime, "[", ctx.op.name,
            "] setStorage: sizes ", ShapeStr(m.sizes), ", strides ", ShapeStr(m.strides),
            ", storage offset ", m.offset, ", and itemsize ", item,
-           " requiring a storage size of ", need * static_cast<int64_t>(item),
+           " requiring a storage size of ", need * item,
            " are out of bounds for storage of size ", self.storage->nbytes());
   ctx.outputs.assign(1, self.View(m));
 }

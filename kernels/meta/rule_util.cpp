@@ -70,7 +70,13 @@ DType ResultTypeOfInputs(const OpSchema& op, const OpArgs& args) {
 DType ElementwiseResultType(const OpSchema& op, const OpArgs& args) {
   const DType promoted = ResultTypeOfInputs(op, args);
   const int rm = op.param_index("rounding_mode");
-  if (rm >= 0 && !args.values[rm].is_none()) return promoted;
+  if (rm >= 0 && !args.values[rm].is_none()) {
+    const std::string& mode = args.values[rm].s;
+    TD_CHECK(mode == "trunc" || mode == "floor", kValue, "[", op.name,
+             "] div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '",
+             mode, "'");
+    return promoted;
+  }
   return ApplyDTypeRule(op, args, promoted);
 }
 
