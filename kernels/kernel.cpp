@@ -18,10 +18,26 @@ std::vector<const Tensor*> KernelContext::tensor_list(size_t arg) const {
   return out;
 }
 
+namespace {
+
+void CheckAllocation(const KernelContext& ctx, const TensorMeta& meta) {
+  TD_CHECK(meta.nbytes() <= ctx.max_tensor_bytes, kResource, "[", ctx.op.name, "] a tensor of ",
+           ShapeStr(meta.sizes), " ", DTypeName(meta.dtype), " needs ", meta.nbytes(),
+           " bytes; limits.max_tensor_bytes is ", ctx.max_tensor_bytes);
+}
+
+}  // namespace
+
+Tensor KernelContext::NewTensor(const TensorMeta& meta) const {
+  CheckAllocation(*this, meta);
+  return Tensor::Empty(meta, tracker);
+}
+
 Tensor& KernelContext::output(size_t i) {
   TD_ASSERT(i < out_metas.size());
   if (outputs.size() < out_metas.size()) outputs.resize(out_metas.size());
   if (!outputs[i].defined()) {
+    CheckAllocation(*this, out_metas[i]);
     outputs[i] = Tensor::Empty(out_metas[i], tracker, AllocatorFor(out_metas[i].device));
   }
   return outputs[i];

@@ -30,6 +30,9 @@ struct KernelContext {
   std::vector<Tensor> outputs;
   Generator* generator = nullptr;
   std::shared_ptr<MemoryTracker> tracker;
+  // Tensors a kernel allocates (output(), NewTensor()) may not exceed this:
+  // results whose size depends on data are checked here, not before.
+  uint64_t max_tensor_bytes = UINT64_MAX;
 
   KernelContext(const OpSchema& o, const OpArgs& a) : op(o), args(a) {}
 
@@ -40,8 +43,8 @@ struct KernelContext {
   std::vector<const Tensor*> tensor_list(size_t arg) const;
   // Allocates result i from out_metas[i] on first use.
   Tensor& output(size_t i = 0);
-  // A scratch tensor on the host.
-  Tensor NewTensor(const TensorMeta& meta) const { return Tensor::Empty(meta, tracker); }
+  // A scratch (or data-dependent result) tensor on the host.
+  Tensor NewTensor(const TensorMeta& meta) const;
 };
 
 using Kernel = void (*)(KernelContext& ctx);

@@ -265,6 +265,7 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
       ctx.out_metas = std::move(metas);
       ctx.generator = &generator_;
       ctx.tracker = tracker_;
+      ctx.max_tensor_bytes = config_.limits.max_tensor_bytes;
       kernel(ctx);
       if (!aliases_input) {
         for (size_t i = 0; i < want_outputs; ++i) {

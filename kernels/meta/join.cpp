@@ -6,6 +6,11 @@
 
 namespace tensord::rules {
 namespace {
+// A requested number of pieces not bounded by the tensor's size: more would
+// let one record make the client and the daemon build millions of views.
+constexpr int64_t kMaxPieces = int64_t{1} << 16;
+}  // namespace
+namespace {
 
 const TensorMeta& ListItem(const OpArgs& args, size_t arg, size_t i) {
   return *args.metas[args.values[arg].ints[i]];
@@ -115,6 +120,8 @@ void chunk(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs
   const int64_t chunks = args.get_int(1);
   TD_CHECK(chunks > 0, kRuntime, "[", op.name, "] chunk expects `chunks` to be greater than 0, "
            "got: ", chunks);
+  TD_CHECK(chunks <= kMaxPieces, kRuntime, "[", op.name, "] ", chunks,
+           " chunks is more than tensord splits into (", kMaxPieces, ")");
   const int64_t dim = WrapDim(args.get_int(2), self.dim());
   const int64_t size = self.sizes[dim];
   const int64_t s = (size + chunks - 1) / chunks;
@@ -141,6 +148,8 @@ void tensor_split(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta
     const int64_t sections = args.get_int(3);
     TD_CHECK(sections > 0, kRuntime, "[", op.name,
              "] number of sections must be larger than 0, got ", sections);
+    TD_CHECK(sections <= kMaxPieces, kRuntime, "[", op.name, "] ", sections,
+             " sections is more than tensord splits into (", kMaxPieces, ")");
     const int64_t base = size / sections, extra = size % sections;
     int64_t start = 0;
     for (int64_t i = 0; i < sections; ++i) {

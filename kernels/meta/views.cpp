@@ -272,6 +272,10 @@ void movedim(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& ou
   const int64_t n = self.dim();
   auto src = DistinctDims(op, src_arg, n, "movedim: source");
   auto dst = DistinctDims(op, dst_arg, n, "movedim: destination");
+  if (n == 0) {  // dims 0 and -1 of a 0-d tensor name nothing to move
+    outs.push_back(self);
+    return;
+  }
   std::vector<int64_t> order(std::max<int64_t>(n, 0), -1);
   std::vector<bool> used(n, false);
   for (size_t i = 0; i < src.size(); ++i) {

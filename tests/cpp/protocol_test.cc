@@ -170,7 +170,7 @@ class ProtocolTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     daemon_ = new Daemon("limits:\n  max_tensor_bytes: 1048576\n  max_message_bytes: 4194304\n"
-                         "  max_chunk_bytes: 1048576\n  max_live_tensors: 50\n");
+                         "  max_chunk_bytes: 1048576\n  max_live_tensors: 50\n  max_ops_per_batch: 1000\n");
   }
   static void TearDownTestSuite() {
     delete daemon_;
@@ -317,6 +317,28 @@ TEST_F(ProtocolTest, LiveTensorLimitIsResourceExhausted) {
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(e->message().find("max_live_tensors"), std::string::npos) << e->message();
+}
+
+TEST_F(ProtocolTest, BatchOverTheOpLimitIsResourceExhaustedAndPoisonsItsOutputs) {
+  RawSession s(daemon_->address());
+  ClientMessage m;
+  auto* b = m.mutable_batch();
+  b->set_seq(1);
+  for (uint64_t id = 1; id <= 1001; ++id) {
+    auto* r = b->add_ops();
+    r->set_op("zeros");
+    *r->add_args() = Ints({1});
+    *r->add_args() = None();
+    *r->add_args() = None();
+    r->add_outputs(id);
+  }
+  ASSERT_TRUE(s.Send(m));
+  auto e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(e->message().find("max_ops_per_batch"), std::string::npos) << e->message();
+  auto r = s.Fetch(1);
+  EXPECT_TRUE(r.has_error());
 }
 
 TEST_F(ProtocolTest, OversizedMessageEndsOnlyThatStream) {
