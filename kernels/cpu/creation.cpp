@@ -16,7 +16,12 @@ void FillWith(const Tensor& t, const Value& v) {
   CopyInto(t, s);
 }
 
-void EmptyKernel(KernelContext& ctx) { ctx.output(); }
+// Zeroed, unlike PyTorch's uninitialised memory: on a shared daemon, freed
+// memory may hold another session's data.
+void EmptyKernel(KernelContext& ctx) {
+  Tensor& out = ctx.output();
+  std::memset(out.raw(), 0, out.meta.nbytes());
+}
 
 void ZerosKernel(KernelContext& ctx) {
   Tensor& out = ctx.output();

@@ -2,6 +2,7 @@
 // index_add/copy/fill. Every index is checked before anything is written, so
 // a bad index leaves the target untouched. Masks and advanced indexing are in
 // index_advanced.cpp.
+#include <cstring>
 #include <cmath>
 #include <limits>
 
@@ -181,6 +182,12 @@ void IndexSelectKernel(KernelContext& ctx) {
   Tensor index = AsInt64(ctx, ctx.tensor(2));
   CheckIndices(ctx.op.name, index, self.sizes()[dim], dim, false, IndexMessage::kOutOfRange);
   if (out.numel() == 0) return;
+  if (index.numel() == 0) {
+    // A 0-d self with an empty index gives a 0-d result that PyTorch leaves
+    // uninitialised; never hand out another tensor's bytes.
+    std::memset(out.raw(), 0, out.meta.nbytes());
+    return;
+  }
   const int64_t item = static_cast<int64_t>(ItemSize(self.dtype()));
   ReduceLoop(Reduce::kAssign, self.dtype(), ctx.op.name, out.sizes(), out.raw(),
              BytesExcept(out, out.sizes(), -1), self.raw(), BytesExcept(self, out.sizes(), dim),

@@ -87,7 +87,8 @@ def test_random_calls_never_crash_the_daemon(fuzz_daemon, daemon):
                 if rng.random() < 0.2:
                     outs = out if isinstance(out, tuple) else (out,)
                     for o in outs[:4]:
-                        if isinstance(o, td.Tensor):
+                        # (tolist of a huge empty shape builds huge nested lists)
+                        if isinstance(o, td.Tensor) and max(o.shape, default=0) < 4096:
                             o.tolist()
             except (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError,
                     OverflowError, MemoryError) as e:
