@@ -36,7 +36,18 @@ struct Registry {
   nb::object device_type;          // tensord.device
   std::string package_dir;         // frames under it are skipped for locations
   std::shared_ptr<Core> core;      // the current connection
+  std::vector<uint64_t> op_counts_closed;  // ops recorded by earlier connections
 } g;
+
+// Keeps the op counts of a connection that is being replaced or closed.
+void RetireCore() {
+  if (!g.core) return;
+  auto counts = g.core->op_counts();
+  if (g.op_counts_closed.size() < counts.size()) g.op_counts_closed.resize(counts.size());
+  for (size_t i = 0; i < counts.size(); ++i) g.op_counts_closed[i] += counts[i];
+  g.core->Close();
+  g.core.reset();
+}
 
 std::shared_ptr<Core>& CurrentCore() {
   if (!g.core) {
@@ -511,13 +522,10 @@ NB_MODULE(_C, m) {
       nb::gil_scoped_release unlocked;
       core = Core::Connect(address, o);
     }
-    if (g.core) g.core->Close();
+    RetireCore();
     g.core = core;
   });
-  m.def("disconnect", [] {
-    if (g.core) g.core->Close();
-    g.core.reset();
-  });
+  m.def("disconnect", [] { RetireCore(); });
   m.def("connected", [] { return g.core != nullptr; });
   m.def("synchronize", [] {
     auto core = CurrentCore();
@@ -536,11 +544,14 @@ NB_MODULE(_C, m) {
     return d;
   });
   m.def("op_counts", [] {
-    nb::dict d;
+    std::vector<uint64_t> counts = g.op_counts_closed;
+    counts.resize(AllOps().size());
     if (g.core) {
-      auto counts = g.core->op_counts();
-      for (const OpSchema& op : AllOps()) d[op.name.c_str()] = counts[op.index];
+      auto live = g.core->op_counts();
+      for (size_t i = 0; i < live.size(); ++i) counts[i] += live[i];
     }
+    nb::dict d;
+    for (const OpSchema& op : AllOps()) d[op.name.c_str()] = counts[op.index];
     return d;
   });
   m.def("stats", [] {
