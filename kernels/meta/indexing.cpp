@@ -232,6 +232,22 @@ void index_along(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>
   outs.push_back(ResultOf(op, self));
 }
 
+namespace {
+
+// masked_fill/masked_scatter: self and mask broadcast; in place, the mask
+// must broadcast to self's own shape.
+TensorMeta MaskedResult(const OpSchema& op, const TensorMeta& self, const TensorMeta& mask) {
+  const Shape b = BroadcastShapes(op.name, self.sizes, mask.sizes);
+  if (op.returns == ReturnKind::kInPlace) {
+    TD_CHECK(b == self.sizes, kRuntime, "[", op.name, "] output with shape ", ShapeStr(self.sizes),
+             " doesn't match the broadcast shape ", ShapeStr(b));
+    return self;
+  }
+  return TensorMeta::Contiguous(self.dtype, self.device, b);
+}
+
+}  // namespace
+
 void masked_fill(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
   const TensorMeta& self = args.tensor(0);
   const TensorMeta& mask = args.tensor(1);
@@ -242,14 +258,7 @@ void masked_fill(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>
              "0-dimensional value tensor, but got tensor with ", args.tensor(2).dim(),
              " dimension(s).");
   }
-  const Shape b = BroadcastShapes(op.name, self.sizes, mask.sizes);
-  if (op.returns == ReturnKind::kInPlace) {
-    TD_CHECK(b == self.sizes, kRuntime, "[", op.name, "] output with shape ", ShapeStr(self.sizes),
-             " doesn't match the broadcast shape ", ShapeStr(b));
-    outs.push_back(self);
-  } else {
-    outs.push_back(TensorMeta::Contiguous(self.dtype, self.device, b));
-  }
+  outs.push_back(MaskedResult(op, self, mask));
 }
 
 void masked_select(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
@@ -272,14 +281,7 @@ void masked_scatter(const OpSchema& op, const OpArgs& args, std::vector<TensorMe
   TD_CHECK(src.dtype == self.dtype, kRuntime, "[", op.name, "] masked_scatter: expected self and "
            "source to have same dtypes but got ", DTypeName(self.dtype), " and ",
            DTypeName(src.dtype));
-  const Shape b = BroadcastShapes(op.name, self.sizes, mask.sizes);
-  if (op.returns == ReturnKind::kInPlace) {
-    TD_CHECK(b == self.sizes, kRuntime, "[", op.name, "] output with shape ", ShapeStr(self.sizes),
-             " doesn't match the broadcast shape ", ShapeStr(b));
-    outs.push_back(self);
-  } else {
-    outs.push_back(TensorMeta::Contiguous(self.dtype, self.device, b));
-  }
+  outs.push_back(MaskedResult(op, self, mask));
 }
 
 void take(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
