@@ -71,3 +71,30 @@ def test_fetch_of_a_non_contiguous_large_view(ref):
 def test_upload_larger_than_the_message_limit_still_works():
     a = np.ones((5 << 20,), dtype=np.float32)  # 20 MiB, over the 8 MiB message limit
     assert td.from_numpy(a).sum().item() == a.size
+
+
+GIB_ROUND_TRIP = r"""
+import sys, numpy as np, tensord as td
+td.connect(sys.argv[1])
+a = np.arange(1 << 30, dtype=np.uint64).astype(np.uint8)  # 1 GiB, bytes 0..255 repeating
+t = td.from_numpy(a)
+assert t.numel() == 1 << 30
+assert t[(1 << 30) - 1].item() == 255
+b = t.numpy()
+assert b.shape == a.shape and np.array_equal(a, b)
+print("moved", td.daemon_info()["shared_memory"])
+"""
+
+
+@pytest.mark.parametrize("no_shm", ["1", "0"])
+def test_a_gib_tensor_moves_with_no_message_over_4_mib(no_shm):
+    """The daemon refuses messages over 4 MiB here, so the GiB must travel in chunks."""
+    d = DaemonProcess(config="limits:\n  max_message_bytes: 4194304\n  max_chunk_bytes: 2097152\n")
+    try:
+        env = dict(os.environ, TENSORD_NO_SHM=no_shm)
+        out = subprocess.run([sys.executable, "-c", GIB_ROUND_TRIP, d.address], env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert out.stdout.strip() == f"moved {no_shm == '0'}"
+    finally:
+        assert d.stop() == 0
