@@ -369,13 +369,9 @@ void Session::RunUpload(const v1::UploadChunk& chunk) {
       auto dtype = ParseDType(chunk.dtype());
       TD_CHECK(dtype.has_value(), kType, "[upload] unknown dtype '", chunk.dtype(), "'");
       Shape sizes(chunk.sizes().begin(), chunk.sizes().end());
-      int64_t n = 1;
-      for (int64_t s : sizes) {
-        TD_CHECK(s >= 0, kRuntime, "[upload] negative size in ", ShapeStr(sizes));
-        TD_CHECK(s == 0 || n <= (int64_t{1} << 62) / s, kRuntime, "[upload] size ",
-                 ShapeStr(sizes), " overflows");
-        n *= s;
-      }
+      for (int64_t s : sizes) TD_CHECK(s >= 0, kRuntime, "[upload] negative size in ", ShapeStr(sizes));
+      TD_CHECK(CheckedNbytes(sizes, *dtype).has_value(), kRuntime,
+               "[upload] Storage size calculation overflowed with sizes=", ShapeStr(sizes));
       TensorMeta meta = TensorMeta::Contiguous(*dtype, Device{}, sizes);
       TD_CHECK(meta.nbytes() <= config_.limits.max_tensor_bytes, kResource, "[upload] tensor of ",
                meta.nbytes(), " bytes exceeds limits.max_tensor_bytes (",

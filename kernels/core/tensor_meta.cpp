@@ -28,6 +28,20 @@ int64_t Numel(const Shape& sizes) {
   return n;
 }
 
+std::optional<uint64_t> CheckedNbytes(const Shape& sizes, DType dtype) {
+  constexpr uint64_t kMaxBytes = uint64_t{1} << 62;
+  uint64_t n = ItemSize(dtype);
+  for (int64_t s : sizes) {
+    if (s < 0) return std::nullopt;
+    if (s == 0) return 0;  // later sizes cannot make an empty tensor bigger
+  }
+  for (int64_t s : sizes) {
+    if (n > kMaxBytes / static_cast<uint64_t>(s)) return std::nullopt;
+    n *= static_cast<uint64_t>(s);
+  }
+  return n;
+}
+
 int64_t TensorMeta::numel() const { return Numel(sizes); }
 
 Shape ContiguousStrides(const Shape& sizes) {

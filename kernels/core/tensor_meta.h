@@ -49,6 +49,10 @@ struct TensorMeta {
 // Row-major strides for `sizes`.
 Shape ContiguousStrides(const Shape& sizes);
 int64_t Numel(const Shape& sizes);
+// The bytes a contiguous tensor of `sizes` and `dtype` needs, or nullopt when
+// a size is negative or the count passes 2^62 bytes (so numel() * itemsize
+// never wraps). Validate every size that comes from a client with this.
+std::optional<uint64_t> CheckedNbytes(const Shape& sizes, DType dtype);
 std::string ShapeStr(const Shape& s);  // "[2, 3]"
 // Wraps a possibly negative dim into [0, ndim); IndexError when out of range
 // (a 0-d tensor accepts dims -1 and 0, as in PyTorch).

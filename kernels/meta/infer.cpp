@@ -55,18 +55,17 @@ std::vector<TensorMeta> InferMeta(const OpSchema& op, const OpArgs& args) {
   std::vector<TensorMeta> outs;
   op.rule(op, args, outs);
   // Whatever a rule computed from its arguments, no result may have a
-  // negative size or more elements than fit in 62 bits: kernels size their
-  // buffers from numel(), and an overflow would make them write past one.
+  // negative size or more bytes than fit in 62 bits: kernels size their
+  // buffers from nbytes() and loop over numel(), and a product that wrapped
+  // would make them write past the buffer.
   for (const TensorMeta& m : outs) {
     if (m.dynamic_shape) continue;
-    int64_t n = 1;
     for (int64_t s : m.sizes) {
       TD_CHECK(s >= 0, kRuntime, "[", op.name, "] result size ", ShapeStr(m.sizes),
                " has a negative dimension");
-      TD_CHECK(s == 0 || n <= (int64_t{1} << 62) / s, kRuntime, "[", op.name, "] result size ",
-               ShapeStr(m.sizes), " overflows the number of elements");
-      n *= s;
     }
+    TD_CHECK(CheckedNbytes(m.sizes, m.dtype).has_value(), kRuntime, "[", op.name,
+             "] Storage size calculation overflowed with sizes=", ShapeStr(m.sizes));
     TD_CHECK(m.sizes.size() == m.strides.size(), kInternal, "[", op.name, "] rule ", op.rule_name,
              " gave ", m.sizes.size(), " sizes and ", m.strides.size(), " strides");
   }

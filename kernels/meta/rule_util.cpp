@@ -161,7 +161,7 @@ void CheckSizes(const OpSchema& op, const Shape& sizes) {
     TD_CHECK(s >= 0, kRuntime, "[", op.name, "] Trying to create tensor with negative dimension ",
              s, ": ", ShapeStr(sizes));
     TD_CHECK(s == 0 || total <= (int64_t{1} << 62) / s, kRuntime, "[", op.name,
-             "] size ", ShapeStr(sizes), " overflows the number of elements");
+             "] Storage size calculation overflowed with sizes=", ShapeStr(sizes));
     total *= s;
   }
 }

@@ -298,7 +298,30 @@ TEST_F(ProtocolTest, NegativeAndOverflowingShapesAreRejected) {
   s.Op("zeros", {Ints({int64_t{1} << 40, int64_t{1} << 40}), None(), None()}, {2});
   e = s.NextError();
   ASSERT_TRUE(e.has_value());
-  EXPECT_NE(e->message().find("overflows"), std::string::npos) << e->message();
+  EXPECT_NE(e->message().find("overflowed"), std::string::npos) << e->message();
+
+  // 2^61 + 8 int64 elements fit in 62 bits as a count, but their bytes wrap
+  // to 64: the daemon once sized a 64-byte buffer from that and randint wrote
+  // past it (found by the fuzzer).
+  const int64_t wraps = (int64_t{1} << 61) + 8;
+  s.Op("randint", {Int(0), Int(10), Ints({wraps}), None(), None()}, {3});
+  e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->exception(), "RuntimeError");
+  EXPECT_NE(e->message().find("Storage size calculation overflowed"), std::string::npos) << e->message();
+  ClientMessage upload;
+  auto* u = upload.mutable_upload();
+  u->set_tensor(4);
+  u->set_dtype("int64");
+  u->add_sizes(wraps);
+  u->set_last(true);
+  ASSERT_TRUE(s.Send(upload));
+  e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NE(e->message().find("Storage size calculation overflowed"), std::string::npos) << e->message();
+  // The session still works.
+  s.Op("zeros", {Ints({3}), None(), None()}, {5});
+  EXPECT_FALSE(s.Fetch(5).has_error());
 }
 
 TEST_F(ProtocolTest, AllocationOverTheLimitIsResourceExhausted) {

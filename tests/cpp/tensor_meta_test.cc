@@ -68,6 +68,17 @@ TEST(TensorMeta, FitsInStorageRejectsViewsOutsideTheBytes) {
   EXPECT_FALSE(FitsInStorage(m, 1 << 20));
 }
 
+TEST(TensorMeta, CheckedNbytesRefusesByteCountsThatWrap) {
+  EXPECT_EQ(CheckedNbytes({2, 3}, DType::kFloat32), 24u);
+  EXPECT_EQ(CheckedNbytes({}, DType::kInt64), 8u);
+  EXPECT_EQ(CheckedNbytes({0, int64_t{1} << 62, int64_t{1} << 62}, DType::kInt64), 0u);
+  EXPECT_FALSE(CheckedNbytes({2, -1}, DType::kUInt8).has_value());
+  // 2^61 + 8 elements fit in 62 bits, but 8 bytes each wrap to 64 bytes.
+  EXPECT_FALSE(CheckedNbytes({(int64_t{1} << 61) + 8}, DType::kInt64).has_value());
+  EXPECT_EQ(CheckedNbytes({int64_t{1} << 62}, DType::kUInt8), uint64_t{1} << 62);
+  EXPECT_FALSE(CheckedNbytes({int64_t{1} << 62}, DType::kInt16).has_value());
+}
+
 TEST(Tensor, ViewsShareStorage) {
   Tensor t = Tensor::Empty(TensorMeta::Contiguous(DType::kInt32, {}, {4}));
   for (int i = 0; i < 4; ++i) t.data<int32_t>()[i] = i;

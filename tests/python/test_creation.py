@@ -287,6 +287,9 @@ ERRORS = [
     (lambda m: m.randint(-1, 3, (2,), dtype=m.uint8), RuntimeError, "from is out of bounds for unsigned char"),
     (lambda m: m.randint(2.5, 10, (3,)), TypeError, "randint"),
     (lambda m: m.randperm(-1), RuntimeError, "negative dimension"),
+    # Its bytes wrap 64 bits to 64 (a fuzzer-found daemon crash).
+    (lambda m: m.randint(0, 10, (2**61 + 8,)), RuntimeError, "Storage size calculation overflowed"),
+    (lambda m: m.zeros(2**40, 2**40), RuntimeError, "Storage size calculation overflowed"),
     (lambda m: m.randperm(5, dtype=m.bool), RuntimeError, "\"randperm\" not implemented for 'Bool'"),
     (lambda m: m.randperm(300, dtype=m.uint8), RuntimeError, "without overflow"),
     (lambda m: m.randperm(3000, dtype=m.float16), RuntimeError, "n cannot be greater than 2049 for Half type"),
