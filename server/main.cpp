@@ -15,6 +15,7 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/device_backend.h"
 #include "kernels/kernel.h"
+#include "scheduler/autograd/autograd_ops.h"
 #include "server/config.h"
 #include "server/cuda_loader.h"
 #include "server/runtime_service.h"
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
   omp_set_num_threads(ComputeThreads());
 
   RegisterCpuKernels();
+  autograd::RegisterAutogradKernels();
   if (auto missing = KernelRegistry::Get().Missing(Device::Kind::kCPU); !missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += " " + m;

@@ -9,6 +9,8 @@
 #include "kernels/core/shared_memory.h"
 #include "kernels/device_backend.h"
 #include "kernels/meta/infer.h"
+#include "scheduler/autograd/exec.h"
+#include "scheduler/autograd/variable.h"
 
 namespace tensord {
 namespace {
@@ -42,7 +44,11 @@ Session::Session(std::string id, std::string client_name, const Config& config)
     : id_(std::move(id)),
       client_name_(std::move(client_name)),
       config_(config),
-      executor_("sess-" + id_.substr(0, 8)) {}
+      executor_("sess-" + id_.substr(0, 8)) {
+  exec_.generator = &generator_;
+  exec_.tracker = tracker_;
+  exec_.max_tensor_bytes = config_.limits.max_tensor_bytes;
+}
 
 Session::~Session() {
   executor_.Drain();
@@ -110,6 +116,7 @@ void Session::Send(v1::ServerMessage msg) {
 }
 
 void Session::Run(const v1::ClientMessage& msg) {
+  autograd::ScopedExecContext scope(&exec_);
   if (msg.has_batch()) {
     RunBatch(msg.batch());
   } else if (msg.has_upload()) {
@@ -173,6 +180,8 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
       TD_CHECK(it != tensors_.end(), kNotFound, "[", op->name, "] unknown tensor id ", id,
                " (never created in this session, or already released)");
       if (it->second.poison && !inherited) inherited = it->second.poison;
+      TD_CHECK(it->second.poison || it->second.tensor.defined(), kType, "[", op->name,
+               "] tensor id ", id, " is None");
       inputs.push_back(&it->second.tensor);
       args.metas.push_back(&it->second.tensor.meta);
       return static_cast<int64_t>(args.metas.size() - 1);
@@ -240,40 +249,9 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
                "] result of ", ShapeStr(m.sizes), " ", DTypeName(m.dtype), " needs ", m.nbytes(),
                " bytes; limits.max_tensor_bytes is ", config_.limits.max_tensor_bytes);
     }
-    // The op runs where its tensors are (for factories: its result).
-    Device device;
-    if (!args.metas.empty()) {
-      device = args.metas[0]->device;
-    } else if (!metas.empty()) {
-      device = metas[0].device;
-    }
-    if (op->name == "to_device" && !metas.empty() && !metas[0].device.is_cpu()) device = metas[0].device;
-    if (!device.is_cpu()) AllocatorFor(device);  // RuntimeError when it does not exist
-    std::vector<Tensor> results;
-    if (op->returns == ReturnKind::kView || op->returns == ReturnKind::kViewList) {
-      const Tensor& base = *inputs[args.values[op->alias_param].i];
-      for (TensorMeta& m : metas) {
-        TD_ASSERT(FitsInStorage(m, base.storage->nbytes()), "view reads outside its storage");
-        results.push_back(base.View(std::move(m)));
-      }
-    } else {
-      Kernel kernel = KernelRegistry::Get().Find(*op, device.kind);
-      TD_CHECK(kernel != nullptr, kNotImplemented, "[", op->name, "] not implemented for device ",
-               device.is_cpu() ? "cpu" : "cuda", " in this tensord build");
-      KernelContext ctx(*op, args);
-      ctx.tensors = inputs;
-      ctx.out_metas = std::move(metas);
-      ctx.generator = &generator_;
-      ctx.tracker = tracker_;
-      ctx.max_tensor_bytes = config_.limits.max_tensor_bytes;
-      kernel(ctx);
-      if (!aliases_input) {
-        for (size_t i = 0; i < want_outputs; ++i) {
-          if (i >= ctx.outputs.size() || !ctx.outputs[i].defined()) ctx.output(i);
-        }
-        results = std::move(ctx.outputs);
-      }
-    }
+    exec_.grad_enabled = !rec.no_grad();
+    std::vector<Tensor> results = autograd::Execute(*op, args, inputs, std::move(metas));
+    if (aliases_input) results.clear();
     for (int i = 0; i < rec.outputs_size(); ++i) Bind(rec.outputs(i), Slot{std::move(results[i]), nullptr});
   } catch (const OpError& e) {
     auto err = MakeError(e, &rec, seq, index);
@@ -313,11 +291,17 @@ void Session::RunFetch(const v1::Fetch& fetch) {
     Send(std::move(m));
     return;
   }
+  if (!it->second.tensor.defined()) {
+    r->set_none(true);
+    Send(std::move(m));
+    return;
+  }
   const Tensor& t = it->second.tensor;
   r->set_dtype(std::string(DTypeName(t.dtype())));
   for (int64_t s : t.sizes()) r->add_sizes(s);
   for (int64_t s : t.strides()) r->add_strides(s);
   r->set_storage_offset(t.meta.offset);
+  if (autograd::RequiresGrad(t)) r->set_requires_grad(true);
   const size_t total = t.meta.nbytes();
   r->set_total_bytes(total);
   if (fetch.metadata_only() || total == 0) {

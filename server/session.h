@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "kernels/kernel.h"
+#include "scheduler/autograd/exec.h"
 #include "scheduler/serial_executor.h"
 #include "server/config.h"
 #include "server/stream_sink.h"
@@ -79,6 +80,7 @@ class Session {
   const Config& config_;
   std::shared_ptr<MemoryTracker> tracker_ = std::make_shared<MemoryTracker>();
   Generator generator_;
+  autograd::ExecContext exec_;  // what this session's ops run with
   std::unordered_map<uint64_t, Slot> tensors_;   // executor thread only
   std::unordered_map<uint64_t, Upload> uploads_; // executor thread only
   std::atomic<size_t> live_tensors_{0};

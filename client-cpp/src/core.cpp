@@ -45,6 +45,8 @@ struct Outgoing {
 
 struct PendingFetch {
   bool done = false;
+  bool none = false;  // the tensor is None
+  bool requires_grad = false;
   std::string shm_name;  // the bytes are in this shared-memory object
   uint64_t total_bytes = 0;
   bool meta_only = false;
@@ -101,6 +103,7 @@ struct Core::Impl {
   int batch_ops = 0;
   size_t batch_bytes = 0;  // inline payloads, so a batch stays under the message limit
   uint64_t ops_recorded = 0;
+  uint64_t grad_epoch = 0;  // see Core::grad_epoch
   std::vector<uint64_t> op_counts = std::vector<uint64_t>(AllOps().size());
   uint64_t batches_sent = 0;
   bool closed = false;
@@ -191,8 +194,11 @@ struct Core::Impl {
         PendingFetch& p = it->second;
         if (f.has_error()) {
           p.error = f.error();
+        } else if (f.none()) {
+          p.none = true;
         } else {
           if (f.offset() == 0) {
+            p.requires_grad = f.requires_grad();
             p.shm_name = f.shm_name();
             p.total_bytes = f.total_bytes();
             auto d = ParseDType(f.dtype());
@@ -366,6 +372,7 @@ const DaemonInfo& Core::info() const { return impl_->info; }
 const std::string& Core::session_id() const { return impl_->session_id; }
 uint64_t Core::ops_recorded() const { return impl_->ops_recorded; }
 uint64_t Core::batches_sent() const { return impl_->batches_sent; }
+uint64_t Core::grad_epoch() const { return impl_->grad_epoch; }
 std::vector<uint64_t> Core::op_counts() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->op_counts;
@@ -387,6 +394,22 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
   for (const auto& t : tensors) args.metas.push_back(&t->meta());
   std::vector<TensorMeta> metas = InferMeta(op, args);  // throws OpError at the call
 
+  // Autograd metadata by the daemon's rule (scheduler/autograd/exec.cpp).
+  const bool grad_mode = GradEnabled();
+  bool any_requires_grad = false;
+  for (const auto& t : tensors) any_requires_grad |= t->requires_grad;
+  TensorImpl* target = op.returns == ReturnKind::kInPlace
+                           ? tensors[args.values[op.alias_param].i].get() : nullptr;
+  if (target && grad_mode && any_requires_grad && op.autograd != Autograd::kNone) {
+    TD_CHECK(!(target->is_leaf() && target->requires_grad), kRuntime, "[", op.name,
+             "] a leaf Variable that requires grad is being used in an in-place operation.");
+  }
+  if (op.name == "requires_grad_" && !args.values[1].b && !target->is_leaf()) {
+    Fail(ErrorKind::kRuntime, "[requires_grad_] you can only change requires_grad flags of leaf "
+         "variables. If you want to use a computed variable in a subgraph that doesn't require "
+         "differentiation use var_no_grad = var.detach().");
+  }
+
   std::vector<TensorPtr> results;
   std::lock_guard<std::mutex> lock(s.mu);
   if (s.closed) Fail(ErrorKind::kRuntime, "[", op.name, "] the tensord session is closed");
@@ -394,6 +417,7 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
   v1::OpRecord* rec = b->add_ops();
   rec->set_op(op.name);
   rec->set_location(std::move(location));
+  if (!grad_mode) rec->set_no_grad(true);
   for (const Value& v : args.values) {
     v1::Value* pv = rec->add_args();
     switch (v.kind) {
@@ -420,13 +444,31 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
   }
   if (op.returns == ReturnKind::kInPlace) {
     results.push_back(tensors[args.values[op.alias_param].i]);
+    if (op.name == "requires_grad_") {
+      target->requires_grad = args.values[1].b;
+    } else if (op.name == "detach_") {
+      target->requires_grad = false;
+      target->grad_fn = nullptr;
+      target->opaque_grad_fn = false;
+    } else if (ResultRequiresGrad(op, grad_mode, any_requires_grad, target->meta().dtype)) {
+      target->requires_grad = true;
+      target->grad_fn = &op;
+      target->opaque_grad_fn = false;
+    }
   } else if (op.returns != ReturnKind::kNone) {
     for (TensorMeta& m : metas) {
       const uint64_t id = s.next_id++;
       rec->add_outputs(id);
-      results.push_back(std::make_shared<TensorImpl>(shared_from_this(), id, std::move(m)));
+      const bool rg = ResultRequiresGrad(op, grad_mode, any_requires_grad, m.dtype);
+      auto r = std::make_shared<TensorImpl>(shared_from_this(), id, std::move(m));
+      if (rg) {
+        r->requires_grad = true;
+        r->grad_fn = &op;
+      }
+      results.push_back(std::move(r));
     }
   }
+  if (op.name == "_backward" || op.name == "_grad_set") ++s.grad_epoch;
   ++s.ops_recorded;
   ++s.op_counts[op.index];
   if (++s.batch_ops >= kFlushOps || s.batch_bytes >= kFlushBytes) s.FlushLocked();
@@ -518,6 +560,9 @@ PendingFetch Core::Impl::FetchAndWait(uint64_t id, bool meta_only) {
     errors.clear();
     throw ToRemote(*p.error);
   }
+  // A fetch is a sync point: an earlier op's failure (one with no result to
+  // poison, such as backward) surfaces here.
+  ThrowPendingError();
   return p;
 }
 
@@ -542,8 +587,10 @@ FetchedTensor Core::Fetch(const TensorPtr& t) {
   return std::move(p.result);
 }
 
-TensorMeta Core::FetchMeta(uint64_t id) {
+TensorMeta Core::FetchMeta(uint64_t id, bool* none, bool* requires_grad) {
   PendingFetch p = impl_->FetchAndWait(id, /*meta_only=*/true);
+  if (none) *none = p.none;
+  if (requires_grad) *requires_grad = p.requires_grad;
   TensorMeta m = TensorMeta::Contiguous(p.result.dtype, Device{}, p.result.sizes);
   m.strides = p.result.strides;
   m.offset = p.result.storage_offset;
@@ -580,11 +627,33 @@ TensorImpl::~TensorImpl() {
 
 const TensorMeta& TensorImpl::meta() {
   if (meta_.dynamic_shape) {
-    TensorMeta m = core_->FetchMeta(id_);
+    bool none = false, rg = false;
+    TensorMeta m = core_->FetchMeta(id_, &none, &rg);
+    if (rg && !requires_grad) {
+      requires_grad = true;
+      opaque_grad_fn = grad_fn == nullptr;
+    }
+    if (none) {
+      m = meta_;
+      m.dynamic_shape = false;
+      none_ = true;
+    }
     m.device = meta_.device;
     meta_ = std::move(m);
   }
   return meta_;
 }
+
+bool TensorImpl::is_none() {
+  meta();
+  return none_;
+}
+
+namespace {
+thread_local bool grad_enabled = true;
+}  // namespace
+
+bool GradEnabled() { return grad_enabled; }
+void SetGradEnabled(bool enabled) { grad_enabled = enabled; }
 
 }  // namespace tensord::client

@@ -462,6 +462,43 @@ NB_MODULE(_C, m) {
         }
         return nb::make_tuple(std::vector<int64_t>(m.sizes), std::vector<int64_t>(m.strides), m.offset, std::string(DTypeName(m.dtype)));
       })
+      // Autograd metadata (the Python API is in tensord/_autograd.py).
+      .def_prop_ro("_requires_grad", [](PyTensor& t) { return t.impl->requires_grad; })
+      .def_prop_ro("_is_leaf", [](PyTensor& t) { return t.impl->is_leaf(); })
+      .def_prop_ro("_grad_fn_name", [](PyTensor& t) -> nb::object {
+        if (t.impl->grad_fn) return nb::str(t.impl->grad_fn->grad_name.c_str());
+        if (t.impl->opaque_grad_fn) return nb::str("BackwardResult");
+        return nb::none();
+      })
+      // A result of autograd.grad(create_graph=True): it requires grad
+      // through a node only the daemon knows.
+      .def("_mark_backward_result", [](PyTensor& t) {
+        t.impl->requires_grad = true;
+        t.impl->opaque_grad_fn = true;
+      })
+      .def("_is_none", [](PyTensor& t) {
+        nb::gil_scoped_release unlocked;
+        return t.impl->is_none();
+      })
+      .def("_grad", [](PyTensor& t) -> nb::object {
+        client::TensorImpl& impl = *t.impl;
+        const auto& core = impl.core();
+        if (impl.grad_cache_epoch != core->grad_epoch() ||
+            (!impl.grad_cache && !impl.grad_cache_none)) {
+          static const OpSchema* op = FindOp("_grad_get");
+          TensorPtr r = core->Call(*op, {Value::Tensor(0)}, {t.impl}, CallerLocation())[0];
+          bool none;
+          {
+            nb::gil_scoped_release unlocked;
+            none = r->is_none();
+          }
+          impl.grad_cache = none ? nullptr : r;
+          impl.grad_cache_none = none;
+          impl.grad_cache_epoch = core->grad_epoch();
+        }
+        if (impl.grad_cache_none) return nb::none();
+        return Wrap(impl.grad_cache);
+      })
       .def("__add__", BinaryMethod<OpAdd, false>)
       .def("__radd__", BinaryMethod<OpAdd, true>)
       .def("__iadd__", BinaryMethod<OpAdd_, false>)
@@ -526,6 +563,8 @@ NB_MODULE(_C, m) {
     g.core = core;
   });
   m.def("disconnect", [] { RetireCore(); });
+  m.def("is_grad_enabled", [] { return client::GradEnabled(); });
+  m.def("set_grad_enabled", [](bool on) { client::SetGradEnabled(on); });
   m.def("connected", [] { return g.core != nullptr; });
   m.def("synchronize", [] {
     auto core = CurrentCore();

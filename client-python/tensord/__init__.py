@@ -32,10 +32,12 @@ globals().update(_functions)
 
 # Family modules add what the generated wrappers cannot express (operators,
 # indexing, Python-only signatures); they may override generated names.
-from . import _ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape  # noqa: E402
+from . import _autograd, _ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape  # noqa: E402
 
-for _ext in (_ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape):
+for _ext in (_ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape, _autograd):
     _ext.install(Tensor, globals())
+
+from . import autograd  # noqa: E402,F401
 
 half = float16
 float = float32

@@ -33,9 +33,9 @@ def _make_function(name: str, takes_size: builtins.bool) -> Callable[..., Any]:
                 size, args = normalize_size(args[:nsize]), args[nsize:]
             if kwargs.get("dtype") is None and name in _DEFAULT_FLOAT:
                 kwargs["dtype"] = _dtype.get_default_dtype()
-            kwargs.pop("requires_grad", None)
+            requires_grad = kwargs.pop("requires_grad", False)
             kwargs.pop("generator", None)
-            return _C.call(name, (size,) + tuple(args), kwargs)
+            return _with_grad(_C.call(name, (size,) + tuple(args), kwargs), requires_grad)
     else:
         def fn(*args: Any, **kwargs: Any) -> Any:
             kwargs.pop("generator", None)  # draws use the session's generator
@@ -89,15 +89,23 @@ def _upload(arr: np.ndarray, dtype: _dtype.dtype) -> Any:
 def tensor(data: Any, *, dtype: _dtype.dtype | None = None, device: Any = None,
            requires_grad: builtins.bool = False, pin_memory: builtins.bool = False) -> Any:
     if isinstance(data, Tensor):
-        out = _C.call("clone", (data,))
-        return out if dtype is None else out.to(dtype)
+        out = _C.call("clone", (data.detach(),))
+        return _with_grad(out if dtype is None else out.to(dtype), requires_grad)
     from_python = not isinstance(data, np.ndarray)
     if from_python and _contains_tensor(data):
         data = _nested_values(data)
     arr = np.asarray(data)
     if arr.dtype == object:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}")
-    return _upload(arr, dtype if dtype is not None else _infer_dtype(arr, from_python))
+    return _with_grad(_upload(arr, dtype if dtype is not None else _infer_dtype(arr, from_python)),
+                      requires_grad)
+
+
+def _with_grad(t: Any, requires_grad: builtins.bool) -> Any:
+    """Factories' requires_grad=True: the result is a leaf that requires grad."""
+    if requires_grad:
+        _C.call("requires_grad_", (t, True))
+    return t
 
 
 def _contains_tensor(data: Any) -> builtins.bool:
@@ -144,13 +152,13 @@ def arange(*args: Any, dtype: _dtype.dtype | None = None, device: Any = None,
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     if dtype is None and any(isinstance(v, builtins.float) for v in vals):
         dtype = _dtype.get_default_dtype()
-    return _C.call("arange", tuple(vals), {"dtype": dtype, "device": device})
+    return _with_grad(_C.call("arange", tuple(vals), {"dtype": dtype, "device": device}),
+                      requires_grad)
 
 
 def _like(name: str) -> Callable[..., Any]:
     def fn(t: Any, *args: Any, dtype: _dtype.dtype | None = None, **kwargs: Any) -> Any:
         kwargs.pop("memory_format", None)
-        kwargs.pop("requires_grad", None)
         kwargs.setdefault("device", t._device_str)
         return functions[name](list(t.shape), *args, dtype=dtype or t.dtype, **kwargs)
     fn.__name__ = name + "_like"

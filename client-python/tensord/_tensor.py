@@ -21,6 +21,9 @@ def _values(self: Any) -> np.ndarray:
 
 
 def numpy(self: Any, *, force: builtins.bool = False) -> np.ndarray:
+    if self._requires_grad and not force:
+        raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                           "Use tensor.detach().numpy() instead.")
     _dtype.to_numpy_dtype(self.dtype)  # TypeError for bfloat16, as PyTorch
     return self._fetch()
 
@@ -72,7 +75,7 @@ def _iter(self: Any) -> Any:
 def _repr(self: Any, *, tensor_contents: Any = None) -> str:
     return _format.format_tensor(
         _values(self), dtype_name=self.dtype._name, device=self._device_str,
-        requires_grad=builtins.bool(getattr(self, "requires_grad", False)),
+        requires_grad=self._requires_grad, grad_fn=self._grad_fn_name,
         default_dtype_name=_dtype.get_default_dtype()._name)
 
 
@@ -158,10 +161,6 @@ def contiguous(self: Any) -> Any:
     return self if self.is_contiguous() else _C.call("contiguous", (self,))
 
 
-def _requires_grad(self: Any) -> builtins.bool:
-    return False
-
-
 def install() -> None:
     """Attaches the Python-side methods to the C++ Tensor class."""
     methods = {
@@ -182,8 +181,6 @@ def install() -> None:
         setattr(Tensor, name, fn)
     Tensor.device = property(_device)
     Tensor.is_cuda = property(_is_cuda)
-    Tensor.requires_grad = property(_requires_grad)
-    Tensor.grad_fn = property(lambda self: None)
     Tensor.__hash__ = lambda self: id(self)
     Tensor.__array_priority__ = 1000  # numpy defers to our reflected operators
     Tensor.__module__ = "tensord"

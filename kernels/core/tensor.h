@@ -11,6 +11,10 @@
 
 namespace tensord {
 
+// Autograd's per-variable state (scheduler/autograd/variable.h); kernels
+// never look at it.
+struct AutogradMeta;
+
 // Where a storage's bytes came from and how to give them back. The CPU
 // allocator is the default; the CUDA backend installs its own.
 struct Allocator {
@@ -39,8 +43,13 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  // Bumped by every in-place write (executor thread only): autograd checks
+  // that tensors it saved for backward were not modified since.
+  uint64_t version() const { return version_; }
+  void bump_version() { ++version_; }
 
  private:
+  uint64_t version_ = 0;
   void* data_;
   size_t nbytes_;
   Device device_;
@@ -51,6 +60,11 @@ class Storage {
 struct Tensor {
   std::shared_ptr<Storage> storage;
   TensorMeta meta;
+  // Set by View(): the tensor shares another's storage.
+  bool is_view = false;
+  // Null unless autograd tracks this tensor; copies share it (they are the
+  // same variable).
+  std::shared_ptr<AutogradMeta> autograd;
 
   // A new contiguous tensor (meta's strides are replaced by row-major ones).
   static Tensor Empty(const TensorMeta& meta,
@@ -76,7 +90,7 @@ struct Tensor {
   T* data() const { return reinterpret_cast<T*>(raw()); }
 
   // A view of the same storage with other metadata.
-  Tensor View(TensorMeta m) const { return Tensor{storage, std::move(m)}; }
+  Tensor View(TensorMeta m) const { return Tensor{storage, std::move(m), true, nullptr}; }
 };
 
 // Whether `meta` reads only bytes inside a storage of `nbytes`.

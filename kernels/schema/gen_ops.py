@@ -10,6 +10,19 @@ inline table:
   py       both | function | method | none                        (default both)
   variant  a string the kernel reads (default: the op name)
   doc      one line for docs/ops.md
+  grad     derivatives: {param = "formula", ...} (see below)
+  autograd "none": results never require grad (detach, integer-valued ops)
+  grad_name  the grad_fn name the client shows (default: CamelCase + "Backward0")
+
+A formula is a C++ expression in op calls: `mul(grad, other)` calls the op
+`mul` (trailing parameters take their defaults). It may name the op's
+parameters (a Tensor param's saved value; scalars and lists as given),
+`P_sizes` (the sizes of tensor param P, which saves nothing), `grad` (the
+gradient of result 0), `grads[i]`, `result`/`resultN` (saved results), and the
+helpers of scheduler/autograd/formula_api.h. Gradients are summed to the
+input's shape and cast to its dtype by the engine, so broadcasting and dtype
+changes need no formula code. Ops with no `grad` and no `autograd = "none"`
+raise "the derivative for 'op' is not implemented" at backward time.
 Only the standard library is used, so any python3 >= 3.11 can run it.
 """
 import argparse
@@ -125,7 +138,8 @@ def load(path):
             if name in seen:
                 raise SchemaError(f"op {name} defined twice")
             seen.add(name)
-            unknown = set(spec) - {"sig", "rule", "dtype", "devices", "py", "variant", "doc"}
+            unknown = set(spec) - {"sig", "rule", "dtype", "devices", "py", "variant", "doc",
+                                   "grad", "autograd", "grad_name"}
             if unknown:
                 raise SchemaError(f"{name}: unknown keys {sorted(unknown)}")
             params, kind, num, alias = parse_sig(name, spec["sig"])
@@ -142,9 +156,135 @@ def load(path):
                 "kind": kind, "num": num, "alias": alias, "rule": spec["rule"],
                 "dtype": dtype, "devices": spec.get("devices", ["cpu"]), "py": py,
                 "variant": spec.get("variant", name), "doc": spec.get("doc", ""),
+                "grad": check_grad(name, spec.get("grad"), params),
+                "autograd": spec.get("autograd", "formula" if "grad" in spec else "not_implemented"),
+                "grad_name": spec.get("grad_name", camel(name) + "Backward0"),
             })
+            if ops[-1]["autograd"] not in ("formula", "not_implemented", "none"):
+                raise SchemaError(f"{name}: autograd must be \"none\"")
+    # An in-place op X_ without formulas of its own differentiates like X
+    # (whose `self` is then the value before the write: autograd saves it).
+    by_name = {op["name"]: op for op in ops}
+    for op in ops:
+        base = by_name.get(op["name"][:-1]) if op["name"].endswith("_") else None
+        if (base and not op["grad"] and op["autograd"] == "not_implemented" and base["grad"]
+                and [p["name"] for p in op["params"]] == [p["name"] for p in base["params"]]):
+            op["grad"] = dict(base["grad"])
+            op["autograd"] = "formula"
     version = hashlib.sha256(raw).hexdigest()[:16]
     return ops, version
+
+
+def camel(name):
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
+
+
+def check_grad(name, grad, params):
+    if grad is None:
+        return {}
+    if not isinstance(grad, dict):
+        raise SchemaError(f"{name}: grad must be a table of param = formula")
+    names = {p["name"]: p for p in params}
+    for k, v in grad.items():
+        if k not in names:
+            raise SchemaError(f"{name}: grad names unknown parameter {k!r}")
+        if names[k]["type"] not in ("Tensor", "Tensor|Scalar", "Tensor[]"):
+            raise SchemaError(f"{name}: grad for non-tensor parameter {k!r}")
+        if not isinstance(v, str) or not v.strip():
+            raise SchemaError(f"{name}: grad of {k} must be a formula string")
+    return grad
+
+
+def translate_formula(text, op_names):
+    """`mul(grad, x)` -> `call("mul", {grad, x})` for every op name."""
+    out, stack, i = [], [], 0
+    while i < len(text):
+        m = re.match(r"[A-Za-z_][A-Za-z_0-9]*", text[i:])
+        if m:
+            word = m.group(0)
+            j = i + len(word)
+            k = j
+            while k < len(text) and text[k] == " ":
+                k += 1
+            prev = text[:i].rstrip()[-1:] if text[:i].rstrip() else ""
+            if word in op_names and k < len(text) and text[k] == "(" and prev not in (".", ">"):
+                out.append(f'call("{word}", {{')
+                stack.append("op")
+                i = k + 1
+                continue
+            out.append(word)
+            i = j
+            continue
+        c = text[i]
+        if c == "(":
+            stack.append("paren")
+        elif c == ")":
+            if not stack:
+                raise SchemaError(f"unbalanced ')' in formula {text!r}")
+            if stack.pop() == "op":
+                out.append("})")
+                i += 1
+                continue
+        out.append(c)
+        i += 1
+    if stack:
+        raise SchemaError(f"unbalanced '(' in formula {text!r}")
+    return "".join(out)
+
+
+def emit_formulas(ops):
+    """scheduler/autograd's table of backward functions, one per op with grads."""
+    op_names = {op["name"] for op in ops}
+    out = ["// Generated by kernels/schema/gen_ops.py from ops.toml. Do not edit.",
+           '#include "scheduler/autograd/formula_api.h"', "",
+           "namespace tensord::autograd {", "namespace {", ""]
+    table = []
+    for op in ops:
+        if not op["grad"]:
+            table.append(None)
+            continue
+        formulas = {k: translate_formula(v, op_names) for k, v in op["grad"].items()}
+        text = " ".join(formulas.values())
+        used = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
+        fn = f"Backward_{op['name']}"
+        body = []
+        saved_inputs = 0
+        for idx, p in enumerate(op["params"]):
+            if p["name"] in used:
+                body.append(f"  const Arg& {p['name']} = c.arg({idx});")
+                if p["type"] in ("Tensor", "Tensor|Scalar", "Tensor[]"):
+                    saved_inputs |= 1 << idx
+            if f"{p['name']}_sizes" in used:
+                body.append(f"  const Shape& {p['name']}_sizes = c.input_sizes({idx});")
+        if "grad" in used:
+            body.append("  const Tensor& grad = c.grad(0);")
+        if "result_metas" in used:
+            body.append("  const std::vector<TensorMeta>& result_metas = c.result_metas();")
+        if "grads" in used:
+            body.append("  const std::vector<Tensor>& grads = c.grads();")
+        saves_outputs = False
+        for r in sorted(w for w in used if re.fullmatch(r"result\d*", w)):
+            n = 0 if r == "result" else int(r[6:])
+            body.append(f"  const Tensor& {r} = c.result({n});")
+            saves_outputs = True
+        for idx, p in enumerate(op["params"]):
+            if p["name"] in formulas:
+                body.append(f"  if (c.needs({idx})) c.set({idx}, {formulas[p['name']]});")
+        out.append(f"void {fn}(BackwardCtx& c) {{")
+        out += body
+        out += ["}", ""]
+        table.append((fn, saved_inputs, saves_outputs))
+    out += ["}  // namespace", "",
+            "const std::vector<FormulaEntry>& FormulaTable() {",
+            "  static const std::vector<FormulaEntry> table = {"]
+    for entry in table:
+        if entry is None:
+            out.append("      {nullptr, 0, false},")
+        else:
+            fn, saved, outs = entry
+            out.append(f"      {{&{fn}, {saved}ull, {'true' if outs else 'false'}}},")
+    out += ["  };", "  return table;", "}", "", "}  // namespace tensord::autograd", ""]
+    return "\n".join(out)
 
 
 def cstr(s):
@@ -184,6 +324,11 @@ def emit_cpp(ops, version):
         out.append(f"    s.python = {cstr('' if op['py'] == 'none' else op['py'])};")
         out.append(f"    s.doc = {cstr(op['doc'])};")
         out.append(f"    s.variant = {cstr(op['variant'])};")
+        auto = {"formula": "kFormula", "not_implemented": "kNotImplemented", "none": "kNone"}[op["autograd"]]
+        out.append(f"    s.autograd = Autograd::{auto};")
+        mask = sum(1 << i for i, p in enumerate(op["params"]) if p["name"] in op["grad"])
+        out.append(f"    s.grad_params = {mask}ull;")
+        out.append(f"    s.grad_name = {cstr(op['grad_name'])};")
         out.append("    ops.push_back(std::move(s));")
         out.append("  }")
     out += ["  return ops;", "}", "", "}  // namespace", "",
@@ -235,6 +380,7 @@ def main():
     ap.add_argument("schema")
     ap.add_argument("--cpp", required=True)
     ap.add_argument("--docs", required=True)
+    ap.add_argument("--formulas", help="write the autograd formula table here")
     a = ap.parse_args()
     try:
         ops, version = load(a.schema)
@@ -243,6 +389,8 @@ def main():
         return 1
     write_if_changed(a.cpp, emit_cpp(ops, version))
     write_if_changed(a.docs, emit_docs(ops, version))
+    if a.formulas:
+        write_if_changed(a.formulas, emit_formulas(ops))
     return 0
 
 

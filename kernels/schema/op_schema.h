@@ -62,6 +62,13 @@ enum class DTypeRule : uint8_t {
   kArg,           // the "dtype" argument (its default when None)
 };
 
+// How autograd treats an op's results.
+enum class Autograd : uint8_t {
+  kFormula,         // derivatives in ops.toml (grad_params says for which params)
+  kNotImplemented,  // results require grad; backward raises "not implemented"
+  kNone,            // results never require grad (detach, integer-valued ops)
+};
+
 struct OpSchema;
 // Computes the results' metadata or throws OpError. For kInPlace ops it
 // checks the op may write into the aliased input and returns its metadata.
@@ -86,9 +93,21 @@ struct OpSchema {
   // A registered kernel reads attributes from here (a string the schema
   // gives, e.g. the elementwise function name); empty when unused.
   std::string variant;
+  Autograd autograd = Autograd::kNotImplemented;
+  uint64_t grad_params = 0;  // bit i: param i has a derivative formula
+  std::string grad_name;     // "AddBackward0": the client's grad_fn name
 
   int param_index(std::string_view n) const;
 };
+
+// Whether a result of `op` requires grad: grad mode is on, some tensor input
+// requires grad, the op is differentiable and the result is floating point.
+// The daemon and the client apply this same rule.
+inline bool ResultRequiresGrad(const OpSchema& op, bool grad_mode, bool any_input_requires_grad,
+                               DType result) {
+  return grad_mode && any_input_requires_grad && op.autograd != Autograd::kNone &&
+         IsFloating(result);
+}
 
 const std::vector<OpSchema>& AllOps();
 // nullptr when no op has that name.

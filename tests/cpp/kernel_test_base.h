@@ -13,12 +13,16 @@
 #include "kernels/core/error.h"
 #include "kernels/kernel.h"
 #include "kernels/meta/infer.h"
+#include "scheduler/autograd/autograd_ops.h"
 
 namespace tensord::testing {
 
 class KernelTestBase : public ::testing::Test {
  protected:
-  void SetUp() override { RegisterCpuKernels(); }
+  void SetUp() override {
+    RegisterCpuKernels();
+    autograd::RegisterAutogradKernels();
+  }
 
   template <typename T>
   static Tensor Make(std::vector<T> values, Shape sizes) {

@@ -23,6 +23,10 @@ namespace tensord::client {
 
 class Core;
 
+// Autograd's grad mode for ops recorded on this thread (torch.no_grad()).
+bool GradEnabled();
+void SetGradEnabled(bool enabled);
+
 // A failure reported by the daemon (or the connection), surfaced at a sync
 // point. `exception` is the Python exception PyTorch would raise.
 class RemoteError : public std::runtime_error {
@@ -51,12 +55,30 @@ class TensorImpl {
   // Waits for the daemon when the op that made it had a data-dependent shape.
   const TensorMeta& meta();
   const std::shared_ptr<Core>& core() const { return core_; }
+  // The daemon said this result is None (an unset .grad, an unused input of
+  // autograd.grad). Waits like meta().
+  bool is_none();
+
+  // Autograd metadata, known without a round trip (the daemon applies the
+  // same rule): whether it requires grad and the op that made it (null for
+  // leaves). `opaque_grad_fn`: made by the daemon's backward itself
+  // (create_graph), so only the daemon knows the node.
+  bool requires_grad = false;
+  const OpSchema* grad_fn = nullptr;
+  bool opaque_grad_fn = false;
+  bool is_leaf() const { return grad_fn == nullptr && !opaque_grad_fn; }
+  // The last .grad handle read from the daemon, valid while the core's
+  // grad_epoch() is unchanged.
+  std::shared_ptr<TensorImpl> grad_cache;
+  bool grad_cache_none = false;
+  uint64_t grad_cache_epoch = 0;
 
  private:
   friend class Core;
   std::shared_ptr<Core> core_;
   uint64_t id_;
   TensorMeta meta_;
+  bool none_ = false;
 };
 using TensorPtr = std::shared_ptr<TensorImpl>;
 
@@ -112,12 +134,18 @@ class Core : public std::enable_shared_from_this<Core> {
   // Sync points: throw RemoteError for the first failure not yet raised.
   FetchedTensor Fetch(const TensorPtr& t);
   // The daemon's metadata of a tensor (its real strides and offset).
-  TensorMeta FetchMeta(uint64_t id);
+  // `none` (optional) is set when the tensor is None, `requires_grad` when
+  // the daemon's tensor requires grad.
+  TensorMeta FetchMeta(uint64_t id, bool* none = nullptr, bool* requires_grad = nullptr);
   void Synchronize();
   // Sends what is recorded without waiting.
   void Flush();
   // Closes the session; later calls throw.
   void Close();
+
+  // Bumped by every op that may change some tensor's .grad (backward,
+  // assigning .grad): cached .grad handles older than this are re-read.
+  uint64_t grad_epoch() const;
 
   // Stats for tests and benchmarks.
   uint64_t ops_recorded() const;

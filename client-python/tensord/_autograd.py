@@ -1,0 +1,262 @@
+"""Autograd's Python surface: Tensor.requires_grad/.grad/.backward(), grad
+modes, and torch.autograd.grad/backward. The graph itself lives on the daemon
+(scheduler/autograd); the client knows requires_grad, is_leaf and the grad_fn
+name of every tensor without asking it."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Iterable, Optional, Sequence, Union
+
+from . import _C
+
+Tensor = _C.Tensor
+
+
+class Node:
+    """A tensor's grad_fn as the client knows it: its name."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"<{self._name} object at {hex(id(self))}>"
+
+
+def _grad_fn(self: Any) -> Optional[Node]:
+    name = self._grad_fn_name
+    return None if name is None else Node(name)
+
+
+def _set_requires_grad(self: Any, value: bool) -> None:
+    if not isinstance(value, bool):
+        raise TypeError("requires_grad must be a bool")
+    _C.call("requires_grad_", (self, value))
+
+
+def requires_grad_(self: Any, requires_grad: bool = True) -> Any:
+    _C.call("requires_grad_", (self, requires_grad))
+    return self
+
+
+def _get_grad(self: Any) -> Any:
+    return self._grad()
+
+
+def _set_grad(self: Any, value: Any) -> None:
+    if value is not None and not isinstance(value, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                        f"type {type(value).__name__}")
+    _C.call("_grad_set", (self, value))
+
+
+def _del_grad(self: Any) -> None:
+    _C.call("_grad_set", (self, None))
+
+
+def detach(self: Any) -> Any:
+    return _C.call("detach", (self,))
+
+
+def detach_(self: Any) -> Any:
+    return _C.call("detach_", (self,))
+
+
+def retain_grad(self: Any) -> None:
+    if not self._requires_grad:
+        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+    _C.call("_retain_grad", (self,))
+
+
+def _tensor_backward(self: Any, gradient: Any = None, retain_graph: Optional[bool] = None,
+                     create_graph: bool = False, inputs: Any = None) -> None:
+    backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+
+def _as_tuple(x: Any) -> tuple:
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _make_grads(outputs: Sequence[Any], grads: Optional[Sequence[Any]]) -> list:
+    from . import ones_like  # local: the namespace is complete only after import
+    if grads is None:
+        grads = [None] * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"grad can be implicitly created only for scalar outputs"
+                           if not grads else
+                           f"Mismatch in number of grads: {len(grads)} vs {len(outputs)} outputs")
+    out = []
+    for i, (o, g) in enumerate(zip(outputs, grads)):
+        if g is None:
+            if o.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = ones_like(o)
+        elif not isinstance(g, Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
+        elif tuple(g.shape) != tuple(o.shape):
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                               f"{tuple(g.shape)} and output[{i}] has a shape of {tuple(o.shape)}.")
+        out.append(g)
+    return out
+
+
+def _check_outputs(outputs: Sequence[Any]) -> None:
+    for i, o in enumerate(outputs):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"expected Tensor as element {i} of outputs, got {type(o).__name__}")
+        if not o._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               f"have a grad_fn")
+
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: Optional[bool] = None,
+             create_graph: bool = False, grad_variables: Any = None, inputs: Any = None) -> None:
+    """torch.autograd.backward: accumulates gradients into the leaves' .grad
+    on the daemon (errors surface at the next sync point)."""
+    if grad_variables is not None:
+        grad_tensors = grad_variables
+    tensors = _as_tuple(tensors)
+    if grad_tensors is not None and isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,)
+    _check_outputs(tensors)
+    grads = _make_grads(tensors, None if grad_tensors is None else tuple(grad_tensors))
+    if retain_graph is None:
+        retain_graph = create_graph
+    inputs = [] if inputs is None else list(_as_tuple(inputs))
+    _C.call("_backward", (list(tensors), grads, inputs, bool(retain_graph), bool(create_graph)))
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: Optional[bool] = None,
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool = False,
+         is_grads_batched: bool = False) -> tuple:
+    """torch.autograd.grad: the gradients of outputs with respect to inputs."""
+    if is_grads_batched:
+        raise NotImplementedError("tensord: autograd.grad(is_grads_batched=True) is not supported")
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    _check_outputs(outputs)
+    for i, t in enumerate(inputs):
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    grads = _make_grads(outputs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    res = _C.call("_autograd_grad", (list(outputs), grads, list(inputs), bool(retain_graph),
+                                     bool(create_graph), bool(allow_unused)))
+    out = []
+    for r in res:
+        if allow_unused and r._is_none():
+            out.append(None)
+            continue
+        if create_graph:
+            r._mark_backward_result()
+        out.append(r)
+    return tuple(out)
+
+
+# ---- grad modes ----
+
+class _DecoratorContextManager:
+    """Usable as `with mode():` and as a decorator, like torch's."""
+
+    def __call__(self, func: Any) -> Any:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.clone():
+                return func(*args, **kwargs)
+        return wrapper
+
+    def clone(self) -> "_DecoratorContextManager":
+        return self.__class__()
+
+
+class no_grad(_DecoratorContextManager):
+    def __enter__(self) -> None:
+        self.prev = _C.is_grad_enabled()
+        _C.set_grad_enabled(False)
+
+    def __exit__(self, *exc: Any) -> None:
+        _C.set_grad_enabled(self.prev)
+
+
+class enable_grad(_DecoratorContextManager):
+    def __enter__(self) -> None:
+        self.prev = _C.is_grad_enabled()
+        _C.set_grad_enabled(True)
+
+    def __exit__(self, *exc: Any) -> None:
+        _C.set_grad_enabled(self.prev)
+
+
+class set_grad_enabled(_DecoratorContextManager):
+    """Sets grad mode at construction (as torch does), restores it on exit."""
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = _C.is_grad_enabled()
+        self.mode = bool(mode)
+        _C.set_grad_enabled(self.mode)
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: Any) -> None:
+        _C.set_grad_enabled(self.prev)
+
+    def clone(self) -> "set_grad_enabled":
+        return self.__class__(self.mode)
+
+
+_inference_depth = [0]
+
+
+class inference_mode(_DecoratorContextManager):
+    """Like no_grad (tensord has no separate inference tensors)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        self.prev = _C.is_grad_enabled()
+        if self.mode:
+            _C.set_grad_enabled(False)
+            _inference_depth[0] += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.mode:
+            _inference_depth[0] -= 1
+        _C.set_grad_enabled(self.prev)
+
+    def clone(self) -> "inference_mode":
+        return self.__class__(self.mode)
+
+
+def is_grad_enabled() -> bool:
+    return _C.is_grad_enabled()
+
+
+def is_inference_mode_enabled() -> bool:
+    return _inference_depth[0] > 0
+
+
+def install(tensor_cls: Any, namespace: dict) -> None:
+    tensor_cls.requires_grad = property(lambda self: self._requires_grad, _set_requires_grad)
+    tensor_cls.is_leaf = property(lambda self: self._is_leaf)
+    tensor_cls.grad_fn = property(_grad_fn)
+    tensor_cls.grad = property(_get_grad, _set_grad, _del_grad)
+    tensor_cls.requires_grad_ = requires_grad_
+    tensor_cls.detach = detach
+    tensor_cls.detach_ = detach_
+    tensor_cls.retain_grad = retain_grad
+    tensor_cls.backward = _tensor_backward
+    for name in ("no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+                 "is_grad_enabled", "is_inference_mode_enabled"):
+        namespace[name] = globals()[name]
+    namespace["detach"] = detach

@@ -1,0 +1,120 @@
+// Kernels of the autograd ops (variant "autograd" in ops.toml): they act on
+// autograd state rather than data, so Execute runs these CPU kernels for
+// tensors on any device.
+#include "scheduler/autograd/autograd_ops.h"
+
+#include "kernels/core/error.h"
+#include "kernels/kernel.h"
+#include "scheduler/autograd/engine.h"
+#include "scheduler/autograd/exec.h"
+#include "scheduler/autograd/formula_api.h"
+#include "scheduler/autograd/node.h"
+
+namespace tensord::autograd {
+namespace {
+
+Tensor& Mutable(const Tensor& t) { return const_cast<Tensor&>(t); }
+
+std::vector<Tensor> List(const KernelContext& ctx, size_t arg) {
+  std::vector<Tensor> out;
+  for (const Tensor* t : ctx.tensor_list(arg)) out.push_back(*t);
+  return out;
+}
+
+void RequiresGradKernel(KernelContext& ctx) {
+  Tensor& t = Mutable(ctx.tensor(0));
+  const bool flag = ctx.args.get_bool(1);
+  if (!IsLeaf(t)) {
+    TD_CHECK(flag, kRuntime, "[requires_grad_] you can only change requires_grad flags of leaf "
+             "variables. If you want to use a computed variable in a subgraph that doesn't "
+             "require differentiation use var_no_grad = var.detach().");
+    return;
+  }
+  if (!flag && !t.autograd) return;
+  MetaOf(t).requires_grad = flag;
+}
+
+void DetachKernel(KernelContext& ctx) {
+  Tensor& t = Mutable(ctx.tensor(0));
+  TD_CHECK(!t.is_view || !RequiresGrad(t) || IsLeaf(t), kRuntime,
+           "[detach_] Can't detach views in-place. Use detach() instead.");
+  if (!t.autograd) return;
+  t.autograd->grad_fn = nullptr;
+  t.autograd->output_nr = 0;
+  t.autograd->requires_grad = false;
+}
+
+void BackwardKernel(KernelContext& ctx) {
+  BackwardRequest req;
+  req.roots = List(ctx, 0);
+  req.root_grads = List(ctx, 1);
+  req.inputs = List(ctx, 2);
+  req.keep_graph = ctx.args.get_bool(3) || ctx.args.get_bool(4);
+  req.create_graph = ctx.args.get_bool(4);
+  RunBackward(req);
+}
+
+void AutogradGradKernel(KernelContext& ctx) {
+  BackwardRequest req;
+  req.op = "autograd.grad";
+  req.roots = List(ctx, 0);
+  req.root_grads = List(ctx, 1);
+  req.inputs = List(ctx, 2);
+  req.keep_graph = ctx.args.get_bool(3) || ctx.args.get_bool(4);
+  req.create_graph = ctx.args.get_bool(4);
+  req.capture = true;
+  req.allow_unused = ctx.args.get_bool(5);
+  std::vector<Tensor> grads = RunBackward(req);
+  ctx.outputs.resize(grads.size());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    Tensor g = grads[i];
+    if (!g.defined()) continue;  // None (allow_unused)
+    // The client assumed a contiguous result.
+    if (!g.meta.is_contiguous() || g.meta.offset != 0 || g.is_view) {
+      GradModeGuard mode(req.create_graph);
+      g = call("clone", {g});
+    }
+    ctx.outputs[i] = g;
+  }
+}
+
+void GradGetKernel(KernelContext& ctx) {
+  const Tensor& t = ctx.tensor(0);
+  ctx.outputs.resize(1);
+  if (t.autograd && t.autograd->grad.defined()) ctx.outputs[0] = t.autograd->grad;
+}
+
+void GradSetKernel(KernelContext& ctx) {
+  Tensor& t = Mutable(ctx.tensor(0));
+  if (ctx.args.is_none(1)) {
+    if (t.autograd) t.autograd->grad = Tensor{};
+    return;
+  }
+  MetaOf(t).grad = ctx.tensor(1);
+}
+
+void RetainGradKernel(KernelContext& ctx) {
+  Tensor& t = Mutable(ctx.tensor(0));
+  TD_CHECK(RequiresGrad(t), kRuntime,
+           "[retain_grad] can't retain_grad on Tensor that has requires_grad=False");
+  if (IsLeaf(t)) return;  // leaves keep .grad anyway
+  TD_CHECK(false, kNotImplemented, "[retain_grad] retain_grad on non-leaf tensors is not "
+           "supported by tensord yet");
+}
+
+}  // namespace
+
+void RegisterAutogradKernels() {
+  auto& r = KernelRegistry::Get();
+  const std::pair<const char*, Kernel> kernels[] = {
+      {"requires_grad_", RequiresGradKernel}, {"detach_", DetachKernel},
+      {"_backward", BackwardKernel},          {"_autograd_grad", AutogradGradKernel},
+      {"_grad_get", GradGetKernel},           {"_grad_set", GradSetKernel},
+      {"_retain_grad", RetainGradKernel},
+  };
+  for (const auto& [name, k] : kernels) {
+    r.Register(name, Device::Kind::kCPU, k);
+  }
+}
+
+}  // namespace tensord::autograd

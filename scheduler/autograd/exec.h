@@ -1,0 +1,57 @@
+// Running one op on the daemon: metadata already inferred, the kernel for
+// the tensors' device, views built from their rule, and, when grad mode is
+// on and an input requires grad, the backward node recorded. The session
+// runs client records through here and derivative formulas call ops through
+// here too, so double backward records like any forward op.
+#ifndef TENSORD_SCHEDULER_AUTOGRAD_EXEC_H_
+#define TENSORD_SCHEDULER_AUTOGRAD_EXEC_H_
+
+#include <memory>
+#include <vector>
+
+#include "kernels/kernel.h"
+
+namespace tensord::autograd {
+
+// What ops run with on this thread (a session's executor thread).
+struct ExecContext {
+  Generator* generator = nullptr;
+  std::shared_ptr<MemoryTracker> tracker;
+  uint64_t max_tensor_bytes = UINT64_MAX;
+  bool grad_enabled = true;
+};
+
+// The context of ops run on this thread; set by ScopedExecContext.
+ExecContext& CurrentExecContext();
+
+class ScopedExecContext {
+ public:
+  explicit ScopedExecContext(ExecContext* ctx);
+  ~ScopedExecContext();
+  ScopedExecContext(const ScopedExecContext&) = delete;
+  ScopedExecContext& operator=(const ScopedExecContext&) = delete;
+
+ private:
+  ExecContext* prev_;
+};
+
+class GradModeGuard {
+ public:
+  explicit GradModeGuard(bool enabled)
+      : prev_(CurrentExecContext().grad_enabled) { CurrentExecContext().grad_enabled = enabled; }
+  ~GradModeGuard() { CurrentExecContext().grad_enabled = prev_; }
+
+ private:
+  bool prev_;
+};
+
+// Runs `op` with `args`, whose Tensor values index `inputs`; `metas` are its
+// results' metadata from InferMeta. Returns the results: new tensors, views,
+// or for in-place ops the modified input. Throws OpError.
+std::vector<Tensor> Execute(const OpSchema& op, const OpArgs& args,
+                            const std::vector<const Tensor*>& inputs,
+                            std::vector<TensorMeta> metas);
+
+}  // namespace tensord::autograd
+
+#endif  // TENSORD_SCHEDULER_AUTOGRAD_EXEC_H_

@@ -1,0 +1,120 @@
+// What derivative formulas (ops.toml `grad`, compiled by gen_ops.py into
+// autograd_formulas.cpp) can use: Arg values, op calls and a few helpers.
+#ifndef TENSORD_SCHEDULER_AUTOGRAD_FORMULA_API_H_
+#define TENSORD_SCHEDULER_AUTOGRAD_FORMULA_API_H_
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "kernels/core/tensor.h"
+#include "kernels/core/value.h"
+
+namespace tensord::autograd {
+
+// An argument of an op call: a tensor, a list of tensors or any other value.
+struct Arg {
+  Arg() = default;
+  Arg(const Tensor& t) : is_tensor(t.defined()), tensor(t) {}  // undefined: None
+  Arg(const Value& v) : value(v) {}
+  Arg(double d) : value(Value::Float(d)) {}
+  Arg(int i) : value(Value::Int(i)) {}
+  Arg(int64_t i) : value(Value::Int(i)) {}
+  Arg(bool b) : value(Value::Bool(b)) {}
+  Arg(std::vector<int64_t> v) : value(Value::Ints(std::move(v))) {}
+  Arg(const Shape& s) : value(Value::Ints(std::vector<int64_t>(s.begin(), s.end()))) {}
+  Arg(DType d) : value(Value::OfDType(d)) {}
+  Arg(Device d) : value(Value::OfDevice(d)) {}
+  Arg(std::nullopt_t) {}
+  Arg(std::vector<Tensor> l) : is_list(true), list(std::move(l)) {}
+
+  bool is_tensor = false;
+  bool is_list = false;
+  Tensor tensor;
+  Value value;
+  std::vector<Tensor> list;
+
+  // For formulas: a tensor argument as a tensor, sizes, scalars.
+  operator const Tensor&() const { return tensor; }
+  const Shape& sizes() const { return tensor.sizes(); }
+  int64_t dim() const { return tensor.dim(); }
+  DType dtype() const { return tensor.dtype(); }
+  bool is_none() const { return !is_tensor && !is_list && value.is_none(); }
+  double to_double() const { return value.to_double(); }
+  int64_t to_int() const { return value.to_int(); }
+  bool to_bool() const { return value.b; }
+  const std::vector<int64_t>& ints() const { return value.ints; }
+};
+
+// Runs schema op `op` (trailing parameters take their defaults) and returns
+// its first / all results. Recorded for autograd like any op when grad mode
+// is on (create_graph).
+Tensor call(std::string_view op, std::vector<Arg> args);
+std::vector<Tensor> call_all(std::string_view op, std::vector<Arg> args);
+
+// Helpers formulas use.
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+// `grad` summed over the dims broadcasting added to reach `sizes`.
+Tensor sum_to(const Tensor& grad, const Shape& sizes);
+// `grad` of a reduction with `keepdim=false` over `dims` of an input with
+// `ndim` dims, unsqueezed back so it broadcasts against the input.
+Tensor unsqueeze_dims(const Tensor& grad, const std::vector<int64_t>& dims, int64_t ndim,
+                      bool keepdim);
+// The dims of a reduction argument (None or [] means all of `ndim`), wrapped.
+std::vector<int64_t> reduced_dims(const Arg& dim, int64_t ndim);
+// Product of the sizes over `dims` (the count a mean divides by).
+int64_t count_over(const Shape& sizes, const std::vector<int64_t>& dims);
+
+// grad * alpha, skipping the multiply when alpha is 1.
+Tensor scale(const Tensor& grad, const Arg& alpha);
+// Zeros of `sizes` with grad's dtype and device.
+Tensor zeros_sized(const Tensor& grad, const Shape& sizes);
+// The permutation that undoes `dims`.
+std::vector<int64_t> invert_permutation(const std::vector<int64_t>& dims);
+// Gradients of views: grad placed into zeros of the input's sizes.
+Tensor select_backward(const Tensor& grad, const Shape& sizes, const Arg& dim, const Arg& index);
+Tensor slice_backward(const Tensor& grad, const Shape& sizes, const Arg& dim, const Arg& start,
+                      const Arg& end, const Arg& step);
+Tensor narrow_backward(const Tensor& grad, const Shape& sizes, const Arg& dim, const Arg& start);
+// cat/stack: grad split back into the inputs' pieces.
+std::vector<Tensor> cat_backward(const Tensor& grad, const Arg& tensors, const Arg& dim);
+std::vector<Tensor> stack_backward(const Tensor& grad, const Arg& tensors, const Arg& dim);
+// Pieces of split/chunk/unbind back into one gradient.
+Tensor pieces_backward(const std::vector<Tensor>& grads, const std::vector<TensorMeta>& metas,
+                       const Shape& sizes, int64_t dim, bool stacked);
+Tensor softmax_backward(const Tensor& grad, const Tensor& result, const Arg& dim);
+Tensor log_softmax_backward(const Tensor& grad, const Tensor& result, const Arg& dim);
+Tensor pow_backward_self(const Tensor& grad, const Arg& self, const Arg& exponent);
+Tensor pow_backward_exponent(const Tensor& grad, const Arg& self, const Arg& exponent,
+                             const Tensor& result);
+// matmul's gradient for `self` (which = 0) or `other` (which = 1).
+Tensor matmul_backward(const Tensor& grad, const Arg& self, const Arg& other, int which);
+
+// What a formula sees (its op's saved arguments, results and gradients).
+class BackwardCtx {
+ public:
+  virtual ~BackwardCtx() = default;
+  virtual const Arg& arg(size_t param) = 0;
+  virtual const Shape& input_sizes(size_t param) = 0;
+  virtual const Tensor& grad(size_t i) = 0;
+  virtual const std::vector<Tensor>& grads() = 0;
+  virtual const Tensor& result(size_t i) = 0;
+  virtual const std::vector<TensorMeta>& result_metas() = 0;
+  virtual bool needs(size_t param) = 0;
+  virtual void set(size_t param, Tensor g) = 0;
+  virtual void set(size_t param, std::vector<Tensor> gs) = 0;
+};
+
+using BackwardFn = void (*)(BackwardCtx&);
+struct FormulaEntry {
+  BackwardFn fn;
+  uint64_t saved_inputs;  // bit i: param i's tensors are saved
+  bool saves_results;
+};
+// By op index (generated).
+const std::vector<FormulaEntry>& FormulaTable();
+
+}  // namespace tensord::autograd
+
+#endif  // TENSORD_SCHEDULER_AUTOGRAD_FORMULA_API_H_

@@ -1,0 +1,259 @@
+"""Autograd on the daemon: gradients against torch 1.13, grad modes, .grad
+semantics and PyTorch's errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensord as td
+from helpers import assert_meta_matches, to_numpy
+
+RNG = np.random.default_rng(7)
+
+
+def leaves(ref, *arrays, dtype="float64"):
+    """The same leaf tensors (requires_grad) on both sides."""
+    mine = [td.tensor(a, dtype=getattr(td, dtype), requires_grad=True) for a in arrays]
+    theirs = [ref.tensor(a, dtype=getattr(ref, dtype), requires_grad=True) for a in arrays]
+    return mine, theirs
+
+
+def close(got, want, tol=1e-6):
+    assert got is not None, "gradient is None"
+    assert tuple(got.shape) == tuple(want.shape)
+    assert_meta_matches(got)
+    np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=tol, atol=tol)
+
+
+# f(module, *leaves) -> scalar or tensor output; the shapes of its leaves.
+CASES = {
+    "add_broadcast": (lambda m, a, b: (a + b * 2).sum(), [(3, 4), (4,)]),
+    "sub_alpha": (lambda m, a, b: m.sub(a, b, alpha=3).sum(), [(2, 3), (2, 3)]),
+    "mul_div": (lambda m, a, b: (a * b / (b * b + 1)).sum(), [(3, 1), (1, 5)]),
+    "scalar_ops": (lambda m, a: (2 - a * 3 + 1 / (a * a + 2)).sum(), [(4,)]),
+    "unary": (lambda m, a: (m.exp(a) + m.sin(a) * m.cos(a) + m.tanh(a) + m.sigmoid(a)
+                            + m.log(a * a + 1) + m.sqrt(a * a + 1) + m.abs(a)).sum(), [(5,)]),
+    "pow": (lambda m, a, b: (m.pow(a * a + 1, b) + a ** 3 + 2 ** a).sum(), [(4,), (4,)]),
+    "relu_where": (lambda m, a, b: m.where(a > 0, m.relu(a), b).sum(), [(6,), (6,)]),
+    "reductions": (lambda m, a: a.sum(0).pow(2).sum() + a.mean(dim=1, keepdim=True).sum()
+                   + a.mean(), [(3, 4)]),
+    "matmul_2d": (lambda m, a, b: (a @ b).tanh().sum(), [(3, 4), (4, 5)]),
+    "matmul_batched_broadcast": (lambda m, a, b: m.matmul(a, b).sum(), [(2, 3, 4), (4, 5)]),
+    "matmul_vec": (lambda m, a, b: (m.matmul(a, b) ** 2).sum() + (m.matmul(b, a.t()) ** 2).sum(),
+                   [(3, 4), (4,)]),
+    "mm_addmm_bmm": (lambda m, a, b, c: m.addmm(c, a, b, beta=0.5, alpha=2).sum()
+                     + m.bmm(a.unsqueeze(0), b.unsqueeze(0)).sum(), [(2, 3), (3, 4), (2, 4)]),
+    "views": (lambda m, a: (a.view(4, 3).t() * 2).reshape(-1)[2:9:2].sum()
+              + a.permute(1, 0)[1].sum() + a.unsqueeze(0).expand(2, 3, 4).sum()
+              + a.transpose(0, 1).flatten().narrow(0, 1, 3).sum(), [(3, 4)]),
+    "cat_stack_split": (lambda m, a, b: (m.cat([a, b], 1) * m.arange(7.0)).sum()
+                        + m.stack([a, a * b[:, :3]]).pow(2).sum()
+                        + sum((p * (i + 1)).sum() for i, p in enumerate(m.split(b, 2, dim=1))),
+                        [(2, 3), (2, 4)]),
+    "softmax": (lambda m, a: (m.softmax(a, 1) * m.arange(4.0)).sum()
+                + (m.log_softmax(a, 0) * m.arange(4.0)).sum(), [(3, 4)]),
+    "gather_index_select": (lambda m, a: m.gather(a, 1, m.tensor([[0, 0], [2, 1]])).pow(2).sum()
+                            + m.index_select(a, 0, m.tensor([1, 1, 0])).sum()
+                            + a[m.tensor([0, 1, 1])].pow(2).sum(), [(2, 3)]),
+    "masked_fill_clone": (lambda m, a: a.clone().masked_fill(a > 0, 0.0).pow(2).sum(), [(5,)]),
+    "dtype_cast": (lambda m, a: a.float().double().sum() * 3, [(4,)]),
+    "non_scalar_root": (lambda m, a: a * 3, [(2, 2)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_backward_matches_torch(ref, name):
+    fn, shapes = CASES[name]
+    arrays = [RNG.standard_normal(s) for s in shapes]
+    mine, theirs = leaves(ref, *arrays)
+    out_m, out_t = fn(td, *mine), fn(ref, *theirs)
+    np.testing.assert_allclose(to_numpy(out_m.detach()), to_numpy(out_t.detach()), rtol=1e-6)
+    if out_t.numel() == 1:
+        out_m.backward()
+        out_t.backward()
+    else:
+        g = RNG.standard_normal(tuple(out_t.shape))
+        out_m.backward(td.tensor(g))
+        out_t.backward(ref.tensor(g))
+    for x, y in zip(mine, theirs):
+        close(x.grad, y.grad)
+
+
+def test_grad_accumulates_and_can_be_reset(ref):
+    (x,), (y,) = leaves(ref, np.array([1.0, -2.0, 3.0]))
+    for _ in range(3):
+        (x * x).sum().backward()
+        (y * y).sum().backward()
+    close(x.grad, y.grad)
+    g = x.grad
+    g.zero_()  # in place, through the daemon's .grad
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+    x.grad = None
+    assert x.grad is None
+    (x * 2).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
+    x.grad = td.ones(3, dtype=td.float64)
+    (x * 2).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0, 3.0]
+
+
+def test_autograd_grad_and_double_backward(ref):
+    a = RNG.standard_normal(4)
+    (x,), (y,) = leaves(ref, a)
+    gm, = td.autograd.grad((x ** 3 * x.sin()).sum(), x, create_graph=True)
+    gt, = ref.autograd.grad((y ** 3 * y.sin()).sum(), y, create_graph=True)
+    close(gm, gt)
+    assert gm.requires_grad and x.grad is None  # autograd.grad leaves .grad alone
+    g2m, = td.autograd.grad((gm * gm).sum(), x)
+    g2t, = ref.autograd.grad((gt * gt).sum(), y)
+    close(g2m, g2t)
+    # create_graph through backward(): .grad itself has history
+    (x ** 2).sum().backward(create_graph=True)
+    assert x.grad.requires_grad
+    x.grad.sum().backward()
+
+
+def test_autograd_grad_unused_inputs(ref):
+    x = td.ones(2, requires_grad=True)
+    z = td.ones(2, requires_grad=True)
+    y = (x * 2).sum()
+    gx, gz = td.autograd.grad(y, [x, z], allow_unused=True, retain_graph=True)
+    assert gx.tolist() == [2.0, 2.0] and gz is None
+    with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+        td.autograd.grad(y, [x, z])[1].tolist()
+
+
+def test_backward_inputs_limits_accumulation():
+    x = td.ones(2, requires_grad=True)
+    z = td.ones(2, requires_grad=True)
+    (x * z).sum().backward(inputs=[x])
+    assert x.grad.tolist() == [1.0, 1.0] and z.grad is None
+
+
+def test_requires_grad_propagation_and_metadata():
+    x = td.ones(2, 3, requires_grad=True)
+    c = td.ones(2, 3)
+    assert x.is_leaf and x.grad_fn is None and x.requires_grad
+    y = x * c
+    assert y.requires_grad and not y.is_leaf and y.grad_fn.name() == "MulBackward0"
+    assert repr(y.grad_fn).startswith("<MulBackward0 object at")
+    assert not (c * 2).requires_grad
+    assert not (x > 0).requires_grad and not x.argmax().requires_grad  # integer results
+    assert "grad_fn=<SumBackward0>" in repr(y.sum())
+    assert "requires_grad=True" in repr(x)
+    d = y.detach()
+    assert not d.requires_grad and d.is_leaf
+    d.add_(1)  # shares storage with y
+    assert y.tolist() == [[2.0] * 3] * 2
+    with td.no_grad():
+        assert not (x * 2).requires_grad and not td.is_grad_enabled()
+        with td.enable_grad():
+            assert (x * 2).requires_grad
+    assert td.is_grad_enabled()
+    with td.set_grad_enabled(False):
+        assert not (x + 1).requires_grad
+    with td.inference_mode():
+        assert not (x + 1).requires_grad and td.is_inference_mode_enabled()
+
+    @td.no_grad()
+    def f(t):
+        return t * 2
+    assert not f(x).requires_grad
+    x.requires_grad = False
+    assert not (x * 2).requires_grad
+    x.requires_grad_()
+    assert x.requires_grad
+    i = td.arange(3)
+    with pytest.raises(RuntimeError, match="only Tensors of floating point"):
+        i.requires_grad_()
+    with pytest.raises(RuntimeError, match="can only change requires_grad flags of leaf"):
+        y.requires_grad_(False)
+
+
+def test_in_place_ops_record_history_and_check_leaves():
+    x = td.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+        x.add_(1)
+    with td.no_grad():
+        x.add_(1)  # allowed: no history
+    y = x * 1
+    y.mul_(3)
+    assert y.grad_fn.name() == "MulBackward0"
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0, 3.0]
+    # A tensor that did not require grad picks it up from its operand.
+    z = td.zeros(3)
+    z.add_(x)
+    assert z.requires_grad
+    z.sum().backward()
+    assert x.grad.tolist() == [4.0, 4.0, 4.0]
+
+
+def test_in_place_on_views_is_refused_rather_than_wrong():
+    x = td.ones(4, requires_grad=True)
+    buf = td.zeros(2, 4)
+    buf[0].copy_(x * 2)
+    with pytest.raises(NotImplementedError, match="in-place operations on views"):
+        buf.tolist()
+
+
+def test_modified_saved_tensor_is_an_error(ref):
+    for m in (td, ref):
+        a = m.ones(3, requires_grad=True)
+        b = a * 2
+        c = b.exp()  # saves its result
+        c.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            c.sum().backward()
+            a.grad.tolist() if m is td else None
+
+
+def test_second_backward_through_freed_graph(ref):
+    for m in (td, ref):
+        a = m.ones(3, requires_grad=True)
+        y = (a.exp() * 2).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+        assert a.grad.tolist() == pytest.approx([4 * np.e] * 3)
+        with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+            y.backward()
+            a.grad.tolist() if m is td else None
+
+
+def test_backward_errors_like_torch(ref):
+    for m in (td, ref):
+        x = m.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="does not require grad and does not have a grad_fn"):
+            m.ones(2).sum().backward()
+        with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+            (x * 2).backward()
+        with pytest.raises(RuntimeError, match="Mismatch in shape"):
+            (x * 2).backward(m.ones(3))
+        with pytest.raises(RuntimeError, match="Can't call numpy\\(\\) on Tensor that requires grad"):
+            x.numpy()
+        with pytest.raises(RuntimeError, match="assigned grad has data of a different size"):
+            x.grad = m.ones(3)
+            x.grad if m is td else None
+        with pytest.raises(TypeError):
+            x.grad = 3
+
+
+def test_missing_derivative_is_reported_at_backward():
+    x = td.ones(3, requires_grad=True)
+    y = td.cumsum(x, 0) if not hasattr(td, "_no_cumsum") else x
+    if y.grad_fn is None or "Cumsum" not in y.grad_fn.name():
+        pytest.skip("cumsum has a derivative now")
+    with pytest.raises(NotImplementedError, match="the derivative for 'cumsum' is not implemented"):
+        y.sum().backward()
+        x.grad
+
+
+def test_long_graph_is_freed_without_recursion():
+    x = td.ones(1, requires_grad=True)
+    y = x
+    for _ in range(20000):
+        y = y * 1.0
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0]
+    del y
+    td.synchronize()
