@@ -257,3 +257,84 @@ def test_long_graph_is_freed_without_recursion():
     assert x.grad.tolist() == [1.0]
     del y
     td.synchronize()
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient(ref):
+    for m in (td, ref):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 3
+        y.retain_grad()
+        z = y * y
+        assert z.grad_fn is not None
+        z.sum().backward()
+        assert y.grad.tolist() == [6.0, 12.0]
+        assert x.grad.tolist() == [18.0, 36.0]
+        assert z.grad is None  # not retained
+        with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
+            m.ones(2).retain_grad()
+
+
+class _Cube(td.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.save_for_backward(x)
+        ctx.k = k
+        return x ** 3 * k
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * 3 * x ** 2 * ctx.k, None
+
+
+def test_custom_function_backward_runs_on_the_client(ref):
+    class RefCube(ref.autograd.Function):
+        forward = staticmethod(_Cube.forward)
+        backward = staticmethod(_Cube.backward)
+
+    a = RNG.standard_normal(4)
+    (x,), (y,) = leaves(ref, a)
+    out_m = (_Cube.apply(x, 2.0).sin()).sum()
+    out_t = (RefCube.apply(y, 2.0).sin()).sum()
+    assert _Cube.apply(x, 2.0).grad_fn.name() == "_CubeBackward"
+    out_m.backward()
+    out_t.backward()
+    close(x.grad, y.grad)
+    with td.no_grad():
+        assert not _Cube.apply(x, 2.0).requires_grad
+
+
+def test_custom_function_errors_reach_backward():
+    class Bad(td.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            raise ValueError("broken backward")
+
+    x = td.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match="broken backward"):
+        Bad.apply(x).sum().backward()
+    # The session goes on.
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_tensor_hooks_see_and_replace_gradients(ref):
+    for m in (td, ref):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        seen = []
+        h1 = x.register_hook(lambda g: seen.append(g.tolist()))
+        y = x * 2
+        y.register_hook(lambda g: g * 10)  # non-leaf: replaces the gradient flowing on
+        (y * y).sum().backward()
+        assert seen == [[80.0, 160.0]]
+        assert x.grad.tolist() == [80.0, 160.0]
+        h1.remove()
+        x.grad = None
+        (x * 1).sum().backward()
+        assert seen == [[80.0, 160.0]] and x.grad.tolist() == [1.0, 1.0]
+        with pytest.raises(RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"):
+            m.ones(2).register_hook(lambda g: g)

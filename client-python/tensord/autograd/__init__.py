@@ -1,5 +1,6 @@
 """tensord.autograd: torch.autograd's API; the engine runs on the daemon."""
 from .._autograd import (  # noqa: F401
-    backward, enable_grad, grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
+    Function, FunctionCtx, backward, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
+    set_grad_enabled,
 )
 from .._autograd import Node as _Node  # noqa: F401
