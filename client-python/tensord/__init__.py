@@ -60,3 +60,7 @@ def numel(t: Tensor) -> int:  # type: ignore[valid-type]
 def manual_seed(seed: int) -> None:  # type: ignore[valid-type]
     """Seeds the session's generator on the daemon."""
     _C.call("manual_seed", (seed,))
+
+
+from ._generator import Generator  # noqa: E402,F401  (client-side RNG for samplers)
+from . import utils  # noqa: E402,F401  (tensord.utils.data)
