@@ -426,6 +426,13 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
       rec->add_outputs(id);
       results.push_back(std::make_shared<TensorImpl>(shared_from_this(), id, std::move(m)));
     }
+    // as_strided is declared a plain result (its kernel checks the storage
+    // bound) but the daemon returns a view.
+    const bool view = op.returns == ReturnKind::kView || op.returns == ReturnKind::kViewList;
+    if (view || op.name == "as_strided") {
+      const int base = view ? op.alias_param : 0;
+      for (TensorPtr& r : results) r->storage_id_ = tensors[args.values[base].i]->storage_id_;
+    }
   }
   ++s.ops_recorded;
   ++s.op_counts[op.index];
@@ -572,7 +579,7 @@ void Core::Flush() {
 }
 
 TensorImpl::TensorImpl(std::shared_ptr<Core> core, uint64_t id, TensorMeta meta)
-    : core_(std::move(core)), id_(id), meta_(std::move(meta)) {}
+    : core_(std::move(core)), id_(id), storage_id_(id), meta_(std::move(meta)) {}
 
 TensorImpl::~TensorImpl() {
   if (core_) core_->Release(id_);
