@@ -37,6 +37,8 @@ from . import _ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _e
 for _ext in (_ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape):
     _ext.install(Tensor, globals())
 
+from .serialization import load, save  # noqa: E402,F401  (torch.save / torch.load)
+
 half = float16
 float = float32
 double = float64
