@@ -544,6 +544,13 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
       }
       results.push_back(std::move(r));
     }
+    // as_strided is declared a plain result (its kernel checks the storage
+    // bound) but the daemon returns a view.
+    const bool view = op.returns == ReturnKind::kView || op.returns == ReturnKind::kViewList;
+    if (view || op.name == "as_strided") {
+      const int base = view ? op.alias_param : 0;
+      for (TensorPtr& r : results) r->storage_id_ = tensors[args.values[base].i]->storage_id_;
+    }
   }
   if (op.name == "_backward" || op.name == "_grad_set") ++s.grad_epoch;
   ++s.ops_recorded;
@@ -696,7 +703,7 @@ void Core::Flush() {
 }
 
 TensorImpl::TensorImpl(std::shared_ptr<Core> core, uint64_t id, TensorMeta meta)
-    : core_(std::move(core)), id_(id), meta_(std::move(meta)) {}
+    : core_(std::move(core)), id_(id), storage_id_(id), meta_(std::move(meta)) {}
 
 TensorImpl::~TensorImpl() {
   if (core_) core_->Release(id_);

@@ -490,6 +490,7 @@ NB_MODULE(_C, m) {
       .def("_strides", [](PyTensor& t) { return std::vector<int64_t>(t.impl->meta().strides); })
       .def_prop_ro("_device_str", [](PyTensor& t) { return t.impl->meta().device.str(); })
       .def_prop_ro("_id", [](PyTensor& t) { return t.impl->id(); })
+      .def_prop_ro("_storage_id", [](PyTensor& t) { return t.impl->storage_id(); })
       .def("_fetch", &Fetch)
       .def("_daemon_meta", [](PyTensor& t) {
         TensorMeta m;

@@ -38,6 +38,7 @@ for _ext in (_ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ex
     _ext.install(Tensor, globals())
 
 from . import autograd  # noqa: E402,F401
+from .serialization import load, save  # noqa: E402,F401  (torch.save / torch.load)
 
 half = float16
 float = float32

@@ -53,6 +53,9 @@ class TensorImpl {
   TensorImpl& operator=(const TensorImpl&) = delete;
 
   uint64_t id() const { return id_; }
+  // Equal for tensors the client knows share one daemon storage (a view and
+  // its base); tensors whose sharing the client cannot see get distinct ids.
+  uint64_t storage_id() const { return storage_id_; }
   // Waits for the daemon when the op that made it had a data-dependent shape.
   const TensorMeta& meta();
   const std::shared_ptr<Core>& core() const { return core_; }
@@ -79,6 +82,7 @@ class TensorImpl {
   friend class Core;
   std::shared_ptr<Core> core_;
   uint64_t id_;
+  uint64_t storage_id_;
   TensorMeta meta_;
   bool none_ = false;
 };
