@@ -91,6 +91,12 @@ Tensor pow_backward_exponent(const Tensor& grad, const Arg& self, const Arg& exp
 // matmul's gradient for `self` (which = 0) or `other` (which = 1).
 Tensor matmul_backward(const Tensor& grad, const Arg& self, const Arg& other, int which);
 
+// Losses whose backward is a formula rather than an op of its own.
+Tensor bce_with_logits_backward(const Tensor& grad, const Arg& self, const Arg& target,
+                                const Arg& weight, const Arg& pos_weight, const Arg& reduction);
+Tensor kl_div_backward(const Tensor& grad, const Arg& self, const Arg& target,
+                       const Arg& reduction, const Arg& log_target);
+
 // What a formula sees (its op's saved arguments, results and gradients).
 class BackwardCtx {
  public:

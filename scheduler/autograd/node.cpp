@@ -144,8 +144,10 @@ namespace {
 class OpBackwardCtx : public BackwardCtx {
  public:
   OpBackwardCtx(OpNode& node, std::vector<Tensor>& grads) : node_(node), grads_(grads) {
+    // Sized once: formulas hold references into these.
     args_.resize(node.values.size());
     have_.assign(node.values.size(), false);
+    results_.resize(node.results.size());
     out_.resize(node.next_edges.size());
   }
 
@@ -181,9 +183,8 @@ class OpBackwardCtx : public BackwardCtx {
     return grads_;
   }
   const Tensor& result(size_t i) override {
-    if (results_.size() <= i) results_.resize(i + 1);
+    TD_ASSERT(i < results_.size(), "formula reads result ", i, " which was not saved");
     if (!results_[i].defined()) {
-      TD_ASSERT(i < node_.results.size(), "formula reads result ", i, " which was not saved");
       results_[i] = node_.results[i].Unpack(node_.shared_from_this());
     }
     return results_[i];

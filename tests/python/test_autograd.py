@@ -58,6 +58,13 @@ CASES = {
     "masked_fill_clone": (lambda m, a: a.clone().masked_fill(a > 0, 0.0).pow(2).sum(), [(5,)]),
     "dtype_cast": (lambda m, a: a.float().double().sum() * 3, [(4,)]),
     "non_scalar_root": (lambda m, a: a * 3, [(2, 2)]),
+    "layer_norm": (lambda m, a, w, b: (m.native_layer_norm(a, [4], w, b, 1e-5)[0] ** 2).sum(),
+                   [(3, 4), (4,), (4,)]),
+    "batch_norm": (lambda m, a, w, b: (m.native_batch_norm(a, w, b, None, None, True, 0.1, 1e-5)[0]
+                                       * m.arange(12.0).reshape(3, 4)).sum(), [(3, 4), (4,), (4,)]),
+    "group_norm": (lambda m, a, w, b: (m.native_group_norm(a, w, b, 2, 4, 3, 2, 1e-5)[0] ** 3).sum(),
+                   [(2, 4, 3), (4,), (4,)]),
+    "prelu": (lambda m, a, w: (m.prelu(a, w) ** 2).sum(), [(3, 2), (2,)]),
 }
 
 
