@@ -37,6 +37,10 @@ from . import _ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _e
 for _ext in (_ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape):
     _ext.install(Tensor, globals())
 
+from . import _ext_nn_conv  # noqa: E402  (after the shape family: it uses cat and zeros)
+
+_ext_nn_conv.install(Tensor, globals())
+
 half = float16
 float = float32
 double = float64
