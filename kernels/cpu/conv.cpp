@@ -28,9 +28,15 @@ enum class Pass { kForward, kBackwardData, kBackwardWeight };
 
 using dnnl::memory;
 
+// One pass's primitive. It may want blocked layouts: role r (0 image,
+// 1 weight, 2 cols) then goes through a reorder from (inputs) or to
+// (the output) the plain layout `plain[r]`.
 struct DnnlPrimitive {
   dnnl::primitive prim;
-  memory::desc image, weight, cols, bias;
+  std::array<memory::desc, 3> plain, chosen;
+  std::array<bool, 3> reorder{false, false, false};
+  std::array<dnnl::reorder, 3> reorders;
+  memory::desc bias;
   size_t scratch_bytes = 0;
 };
 
@@ -59,17 +65,25 @@ memory::format_tag WeightTag(int spatial, bool grouped) {
                                                               : memory::format_tag::oidhw;
 }
 
-// Builds the primitive of one pass over plain (row-major) layouts; a
-// forward with_bias adds a bias of OC elements.
+// The role (0 image, 1 weight, 2 cols) a pass writes.
+int OutputRole(Pass pass) {
+  return pass == Pass::kForward ? 2 : pass == Pass::kBackwardData ? 0 : 1;
+}
+
+// Builds the primitive of one pass, letting oneDNN pick its layouts (its
+// fast kernels want blocked ones); a forward with_bias adds OC biases.
 DnnlPrimitive Build(const ConvGeometry& g, Pass pass, bool with_bias) {
   const int sp = g.spatial;
   const auto f32 = memory::data_type::f32;
-  memory::desc image(Dims({g.n, g.c}, g.in, sp), f32, DataTag(sp));
-  memory::desc cols(Dims({g.n, g.oc}, g.out, sp), f32, DataTag(sp));
+  const auto any = memory::format_tag::any;
   const bool grouped = g.groups > 1;
-  memory::dims wd = grouped ? Dims({g.groups, g.oc / g.groups, g.c / g.groups}, g.k, sp)
-                            : Dims({g.oc, g.c}, g.k, sp);
-  memory::desc weight(wd, f32, WeightTag(sp, grouped));
+  const memory::dims id = Dims({g.n, g.c}, g.in, sp), cd = Dims({g.n, g.oc}, g.out, sp);
+  const memory::dims wd = grouped ? Dims({g.groups, g.oc / g.groups, g.c / g.groups}, g.k, sp)
+                                  : Dims({g.oc, g.c}, g.k, sp);
+  DnnlPrimitive p;
+  p.plain = {memory::desc(id, f32, DataTag(sp)), memory::desc(wd, f32, WeightTag(sp, grouped)),
+             memory::desc(cd, f32, DataTag(sp))};
+  const memory::desc image(id, f32, any), weight(wd, f32, any), cols(cd, f32, any);
   memory::dims strides, dilates, pad_l, pad_r;
   for (int i = 3 - sp; i < 3; ++i) {
     strides.push_back(g.stride[i]);
@@ -81,32 +95,41 @@ DnnlPrimitive Build(const ConvGeometry& g, Pass pass, bool with_bias) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const auto alg = dnnl::algorithm::convolution_direct;
-  memory::desc bias({g.oc}, f32, memory::format_tag::x);
+  p.bias = memory::desc({g.oc}, f32, memory::format_tag::x);
   auto fwd = with_bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, alg, image,
-                                                         weight, bias, cols, strides, dilates, pad_l, pad_r)
+                                                         weight, p.bias, cols, strides, dilates, pad_l, pad_r)
                        : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, alg, image,
                                                          weight, cols, strides, dilates, pad_l, pad_r);
   dnnl::convolution_forward::primitive_desc fwd_pd(fwd, attr, Engine());
-  DnnlPrimitive p{dnnl::primitive(), image, weight, cols, bias, 0};
   if (pass == Pass::kForward) {
     p.prim = dnnl::convolution_forward(fwd_pd);
+    p.chosen = {fwd_pd.src_desc(), fwd_pd.weights_desc(), fwd_pd.dst_desc()};
     p.scratch_bytes = fwd_pd.scratchpad_desc().get_size();
   } else if (pass == Pass::kBackwardData) {
     dnnl::convolution_backward_data::desc bd(alg, image, weight, cols, strides, dilates, pad_l, pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(bd, attr, Engine(), fwd_pd);
     p.prim = dnnl::convolution_backward_data(pd);
+    p.chosen = {pd.diff_src_desc(), pd.weights_desc(), pd.diff_dst_desc()};
     p.scratch_bytes = pd.scratchpad_desc().get_size();
   } else {
     dnnl::convolution_backward_weights::desc bw(alg, image, weight, cols, strides, dilates, pad_l, pad_r);
     dnnl::convolution_backward_weights::primitive_desc pd(bw, attr, Engine(), fwd_pd);
     p.prim = dnnl::convolution_backward_weights(pd);
+    p.chosen = {pd.src_desc(), pd.diff_weights_desc(), pd.diff_dst_desc()};
     p.scratch_bytes = pd.scratchpad_desc().get_size();
+  }
+  for (int r = 0; r < 3; ++r) {
+    p.reorder[r] = p.chosen[r] != p.plain[r];
+    if (!p.reorder[r]) continue;
+    const bool out = r == OutputRole(pass);
+    p.reorders[r] = out ? dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), p.chosen[r], Engine(), p.plain[r]))
+                        : dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), p.plain[r], Engine(), p.chosen[r]));
   }
   return p;
 }
 
-// Primitives by (pass, geometry): building a descriptor costs far more
-// than a small convolution. Cleared when full; a miss only rebuilds.
+// Primitives by (pass, bias, geometry): building a descriptor costs far
+// more than a small convolution. Cleared when full; a miss only rebuilds.
 std::shared_ptr<const DnnlPrimitive> Cached(const ConvGeometry& g, Pass pass, bool with_bias) {
   static std::mutex mu;
   static auto* cache = new std::map<std::vector<int64_t>, std::shared_ptr<const DnnlPrimitive>>();
@@ -131,26 +154,37 @@ bool RunDnnl(const ConvGeometry& g, Pass pass, const float* image, const float* 
              const float* cols, const float* bias) {
   const std::shared_ptr<const DnnlPrimitive> p = Cached(g, pass, bias != nullptr);
   if (p == nullptr) return false;
-  std::vector<char> scratch(p->scratch_bytes);
   dnnl::engine& eng = Engine();
-  memory im(p->image, eng, const_cast<float*>(image));
-  memory wt(p->weight, eng, const_cast<float*>(weight));
-  memory cl(p->cols, eng, const_cast<float*>(cols));
+  dnnl::stream stream(eng);
+  const float* data[3] = {image, weight, cols};
+  memory plain[3], used[3];
+  std::vector<char> blocked[3];
+  for (int r = 0; r < 3; ++r) {
+    plain[r] = memory(p->plain[r], eng, const_cast<float*>(data[r]));
+    if (!p->reorder[r]) {
+      used[r] = plain[r];
+      continue;
+    }
+    blocked[r].resize(p->chosen[r].get_size());
+    used[r] = memory(p->chosen[r], eng, blocked[r].data());
+    if (r != OutputRole(pass)) p->reorders[r].execute(stream, plain[r], used[r]);
+  }
+  std::vector<char> scratch(p->scratch_bytes);
   memory sc(dnnl::memory::desc({static_cast<int64_t>(scratch.size())}, memory::data_type::u8,
                                memory::format_tag::x),
             eng, scratch.data());
-  dnnl::stream stream(eng);
-  std::unordered_map<int, memory> argv{{DNNL_ARG_SCRATCHPAD, sc}, {DNNL_ARG_WEIGHTS, wt}};
+  std::unordered_map<int, memory> argv{{DNNL_ARG_SCRATCHPAD, sc}};
   if (pass == Pass::kForward) {
-    argv.insert({{DNNL_ARG_SRC, im}, {DNNL_ARG_DST, cl}});
+    argv.insert({{DNNL_ARG_SRC, used[0]}, {DNNL_ARG_WEIGHTS, used[1]}, {DNNL_ARG_DST, used[2]}});
     if (bias != nullptr) argv.insert({DNNL_ARG_BIAS, memory(p->bias, eng, const_cast<float*>(bias))});
   } else if (pass == Pass::kBackwardData) {
-    argv.insert({{DNNL_ARG_DIFF_SRC, im}, {DNNL_ARG_DIFF_DST, cl}});
+    argv.insert({{DNNL_ARG_DIFF_SRC, used[0]}, {DNNL_ARG_WEIGHTS, used[1]}, {DNNL_ARG_DIFF_DST, used[2]}});
   } else {
-    argv.erase(DNNL_ARG_WEIGHTS);
-    argv.insert({{DNNL_ARG_SRC, im}, {DNNL_ARG_DIFF_WEIGHTS, wt}, {DNNL_ARG_DIFF_DST, cl}});
+    argv.insert({{DNNL_ARG_SRC, used[0]}, {DNNL_ARG_DIFF_WEIGHTS, used[1]}, {DNNL_ARG_DIFF_DST, used[2]}});
   }
   p->prim.execute(stream, argv);
+  const int out = OutputRole(pass);
+  if (p->reorder[out]) p->reorders[out].execute(stream, used[out], plain[out]);
   stream.wait();
   return true;
 }
