@@ -39,6 +39,9 @@ for _ext in (_ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ex
 
 from . import autograd  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401  (torch.save / torch.load)
+from . import _ext_nn_conv  # noqa: E402  (after the shape family: it uses cat and zeros)
+
+_ext_nn_conv.install(Tensor, globals())
 
 half = float16
 float = float32

@@ -9,6 +9,7 @@ namespace tensord {
 
 void RegisterBinaryKernels(KernelRegistry& r);
 void RegisterCompareKernels(KernelRegistry& r);
+void RegisterConvKernels(KernelRegistry& r);
 void RegisterCopyKernels(KernelRegistry& r);
 void RegisterCreationKernels(KernelRegistry& r);
 void RegisterIndexKernels(KernelRegistry& r);
@@ -32,6 +33,7 @@ void RegisterCpuKernels() {
     KernelRegistry& r = KernelRegistry::Get();
     RegisterBinaryKernels(r);
     RegisterCompareKernels(r);
+    RegisterConvKernels(r);
     RegisterCopyKernels(r);
     RegisterCreationKernels(r);
     RegisterIndexKernels(r);
