@@ -1,23 +1,17 @@
-<<<<<<< HEAD
-// Helpers of the nn kernels (nn_norm, nn_loss, nn_ctc, nn_activation):
-// most compute in double on contiguous copies, then convert into results.
+// Helpers of the nn kernels: the norms, losses and activations (nn_norm,
+// nn_loss, nn_activation: most compute in double on contiguous copies, then
+// convert into results) and convolution/pooling (conv, pool).
 #ifndef TENSORD_KERNELS_CPU_NN_UTIL_H_
 #define TENSORD_KERNELS_CPU_NN_UTIL_H_
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
-=======
-// Helpers shared by the convolution and pooling kernels.
-#ifndef TENSORD_KERNELS_CPU_NN_UTIL_H_
-#define TENSORD_KERNELS_CPU_NN_UTIL_H_
-
->>>>>>> conv
 #include "kernels/kernel.h"
 
 namespace tensord {
 
-<<<<<<< HEAD
 // A contiguous copy of `t` converted to `dtype` (float64 by default).
 inline Tensor Dense(const KernelContext& ctx, const Tensor& t, DType dtype = DType::kFloat64) {
   Tensor out = ctx.NewTensor(TensorMeta::Contiguous(dtype, t.meta.device, t.sizes()));
@@ -39,10 +33,9 @@ inline double LogAddExp(double a, double b) {
   if (m == -std::numeric_limits<double>::infinity()) return m;
   return m + std::log(std::exp(a - m) + std::exp(b - m));
 }
-=======
+
 // A contiguous tensor with t's values (t itself when already contiguous).
 Tensor ContiguousOf(const KernelContext& ctx, const Tensor& t);
->>>>>>> conv
 
 }  // namespace tensord
 

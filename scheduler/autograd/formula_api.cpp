@@ -256,6 +256,11 @@ Tensor matmul_backward(const Tensor& grad, const Arg& self, const Arg& other, in
   return call("matmul", {call("transpose", {a, -1, -2}), grad});
 }
 
+Arg optional_sizes(const Arg& t) {
+  if (!t.is_tensor) return Arg(std::nullopt);
+  return Arg(t.sizes());
+}
+
 namespace {
 constexpr int64_t kReductionMean = 1;
 Tensor ApplyReduction(Tensor d, const Arg& self, const Arg& reduction, const Tensor& grad) {

@@ -91,6 +91,9 @@ Tensor pow_backward_exponent(const Tensor& grad, const Arg& self, const Arg& exp
 // matmul's gradient for `self` (which = 0) or `other` (which = 1).
 Tensor matmul_backward(const Tensor& grad, const Arg& self, const Arg& other, int which);
 
+// The sizes of an optional tensor argument (None: None).
+Arg optional_sizes(const Arg& t);
+
 // Losses whose backward is a formula rather than an op of its own.
 Tensor bce_with_logits_backward(const Tensor& grad, const Arg& self, const Arg& target,
                                 const Arg& weight, const Arg& pos_weight, const Arg& reduction);

@@ -25,6 +25,11 @@ def close(got, want, tol=1e-6):
     np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=tol, atol=tol)
 
 
+def fn_of(m):
+    """Where the module keeps nn functions torch has only in nn.functional."""
+    return m if m is td else m.nn.functional
+
+
 # f(module, *leaves) -> scalar or tensor output; the shapes of its leaves.
 CASES = {
     "add_broadcast": (lambda m, a, b: (a + b * 2).sum(), [(3, 4), (4,)]),
@@ -65,6 +70,12 @@ CASES = {
     "group_norm": (lambda m, a, w, b: (m.native_group_norm(a, w, b, 2, 4, 3, 2, 1e-5)[0] ** 3).sum(),
                    [(2, 4, 3), (4,), (4,)]),
     "prelu": (lambda m, a, w: (m.prelu(a, w) ** 2).sum(), [(3, 2), (2,)]),
+    "conv_pool": (lambda m, a, w, b: (m.max_pool2d(m.conv2d(a, w, b, padding=1), 2).sin().sum()
+                                      + fn_of(m).avg_pool2d(m.conv2d(a, w, None, stride=2), 2).sum()
+                                      + fn_of(m).adaptive_avg_pool2d(a, (2, 3)).pow(2).sum()),
+                  [(2, 3, 6, 6), (4, 3, 3, 3), (4,)]),
+    "conv_transpose": (lambda m, a, w: m.conv_transpose2d(a, w, stride=2).pow(2).sum(),
+                       [(1, 2, 3, 3), (2, 3, 2, 2)]),
 }
 
 
