@@ -159,7 +159,6 @@ std::vector<Tensor> RunBackward(const BackwardRequest& req) {
   // Gradients waiting at each node's inputs, and what autograd.grad keeps.
   std::unordered_map<Node*, std::vector<Tensor>> buffers;
   std::vector<Tensor> captured(req.inputs.size());
-  std::vector<bool> reached(req.inputs.size(), false);
   std::unordered_map<Node*, std::shared_ptr<Node>> owners;
   auto deliver = [&](const Edge& e, Tensor g) {
     auto& buf = buffers[e.node.get()];
@@ -183,15 +182,6 @@ std::vector<Tensor> RunBackward(const BackwardRequest& req) {
     buffers.erase(n);
     grads.resize(n->num_outputs);
 
-    // Capture gradients flowing into the inputs' edges.
-    bool is_target = false;
-    for (size_t i = 0; i < input_edges.size(); ++i) {
-      if (input_edges[i].node.get() == n) {
-        is_target = true;
-        reached[i] = true;
-        captured[i] = grads[input_edges[i].input_nr];
-      }
-    }
     // Hooks and retain_grad() of this node's results, then of a leaf.
     for (size_t i = 0; i < n->observed.size(); ++i) {
       std::shared_ptr<AutogradMeta> m = n->observed[i].lock();
@@ -207,6 +197,14 @@ std::vector<Tensor> RunBackward(const BackwardRequest& req) {
     }
     if (auto* acc = dynamic_cast<AccumulateGrad*>(n); acc && grads[0].defined()) {
       grads[0] = RunHooks(*acc->leaf, std::move(grads[0]));
+    }
+    // Capture gradients flowing into the inputs' edges (after their hooks).
+    bool is_target = false;
+    for (size_t i = 0; i < input_edges.size(); ++i) {
+      if (input_edges[i].node.get() == n) {
+        is_target = true;
+        captured[i] = grads[input_edges[i].input_nr];
+      }
     }
     const bool is_leaf_acc = dynamic_cast<AccumulateGrad*>(n) != nullptr;
     bool run = !filter || needed.contains(n);

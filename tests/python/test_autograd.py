@@ -163,6 +163,10 @@ def test_requires_grad_propagation_and_metadata():
     assert not d.requires_grad and d.is_leaf
     d.add_(1)  # shares storage with y
     assert y.tolist() == [[2.0] * 3] * 2
+    y2 = x * 2
+    y2.detach_()
+    assert y2.is_leaf and not y2.requires_grad and y2.grad_fn is None
+    assert not (y2 * 2).requires_grad
     with td.no_grad():
         assert not (x * 2).requires_grad and not td.is_grad_enabled()
         with td.enable_grad():
