@@ -60,3 +60,6 @@ def numel(t: Tensor) -> int:  # type: ignore[valid-type]
 def manual_seed(seed: int) -> None:  # type: ignore[valid-type]
     """Seeds the session's generator on the daemon."""
     _C.call("manual_seed", (seed,))
+
+
+from . import nn, optim  # noqa: E402,F401  (torch.nn / torch.optim after `import torch`)
