@@ -177,3 +177,12 @@ def test_closure_is_called_with_grad_enabled():
         loss = opt.step(closure)
     assert loss.item() == 2.0
     np.testing.assert_allclose(a.detach().numpy(), [0.0, 0.0])
+
+
+def test_zero_grad_detaches_a_grad_with_history(ref):
+    a = nn.Parameter(td.ones(2))
+    (a * a * a).sum().backward(create_graph=True)
+    assert a.grad.requires_grad
+    td.optim.SGD([a], lr=0.1).zero_grad()
+    assert not a.grad.requires_grad
+    assert (a.grad.numpy() == 0).all()
