@@ -746,3 +746,45 @@ def poisson_nll_loss(input: Any, target: Any, log_input: bool = True, full: bool
         stirling = safe * td.log(safe) - safe + 0.5 * td.log(safe * (2 * math.pi))
         loss = loss + td.where(target > 1, stirling, 0.0)
     return _reduce(loss, reduction)
+
+
+# ---- convolution and pooling: the daemon's ops (tensord/_ext_nn_conv.py) ----
+
+def _conv_family(name: str) -> Any:
+    def fn(*args: Any, **kwargs: Any) -> Any:
+        return getattr(_td(), name)(*args, **kwargs)
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+conv1d = _conv_family("conv1d")
+conv2d = _conv_family("conv2d")
+conv3d = _conv_family("conv3d")
+conv_transpose1d = _conv_family("conv_transpose1d")
+conv_transpose2d = _conv_family("conv_transpose2d")
+conv_transpose3d = _conv_family("conv_transpose3d")
+avg_pool1d = _conv_family("avg_pool1d")
+avg_pool2d = _conv_family("avg_pool2d")
+adaptive_avg_pool1d = _conv_family("adaptive_avg_pool1d")
+adaptive_avg_pool2d = _conv_family("adaptive_avg_pool2d")
+
+
+def max_pool1d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    return _td().max_pool1d(input, kernel_size, stride if stride is not None else (), padding,
+                            dilation, ceil_mode=ceil_mode, return_indices=return_indices)
+
+
+def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    return _td().max_pool2d(input, kernel_size, stride if stride is not None else (), padding,
+                            dilation, ceil_mode=ceil_mode, return_indices=return_indices)
+
+
+def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    out = _td().adaptive_max_pool1d(input, output_size)
+    return out if return_indices else out[0]
+
+
+def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    return _td().adaptive_max_pool2d(input, output_size, return_indices=return_indices)
