@@ -1,9 +1,9 @@
 """Adam and AdamW (PyTorch 1.13's single-tensor algorithms)."""
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Optional
 
+from .. import _C
 from .._autograd import no_grad
 from .optimizer import Optimizer, _closure_loss
 
@@ -26,39 +26,6 @@ def _check(lr: float, eps: float, betas: tuple, weight_decay: float) -> None:
         raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
-def _adam_update(p: Any, grad: Any, state: dict, group: dict, decoupled: bool) -> None:
-    td = _td()
-    beta1, beta2 = group["betas"]
-    lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-    if not state:
-        state["step"] = td.tensor(0.0)
-        state["exp_avg"] = td.zeros_like(p)
-        state["exp_avg_sq"] = td.zeros_like(p)
-        if group["amsgrad"]:
-            state["max_exp_avg_sq"] = td.zeros_like(p)
-    if group["maximize"]:
-        grad = -grad
-    state["step"].add_(1)
-    step = state["step"].item()
-    if wd != 0:
-        if decoupled:
-            p.mul_(1 - lr * wd)
-        else:
-            grad = grad.add(p, alpha=wd)
-    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-    exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-    exp_avg_sq.mul_(beta2).add_(grad * grad, alpha=1 - beta2)
-    bias_correction1 = 1 - beta1 ** step
-    bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-    step_size = lr / bias_correction1
-    if group["amsgrad"]:
-        state["max_exp_avg_sq"].copy_(td.maximum(state["max_exp_avg_sq"], exp_avg_sq))
-        denom = (state["max_exp_avg_sq"].sqrt() / bias_correction2_sqrt).add_(eps)
-    else:
-        denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
-    p.add_(exp_avg / denom, alpha=-step_size)
-
-
 class Adam(Optimizer):
     _decoupled = False
 
@@ -75,12 +42,23 @@ class Adam(Optimizer):
     @no_grad()
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         loss = _closure_loss(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                grad = p.grad
-                if grad is not None:
-                    _adam_update(p, grad, self.state[p], group, self._decoupled)
+        for index, group in enumerate(self.param_groups):
+            names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
+            fg = self._fused_group(index, group, names)
+            beta1, beta2 = group["betas"]
+            _C.call("_adam_step", (group["params"], fg.buffers["exp_avg"], fg.buffers["exp_avg_sq"],
+                                   fg.buffers.get("max_exp_avg_sq", []), fg.steps,
+                                   float(group["lr"]), float(beta1), float(beta2),
+                                   float(group["eps"]), float(group["weight_decay"]),
+                                   bool(group["amsgrad"]), bool(group["maximize"]),
+                                   self._decoupled))
         return loss
+
+    def _fused_entry(self, group: dict, fg: Any, i: int, step: float) -> dict:
+        entry = {"step": _td().tensor(step)}
+        for name, bufs in fg.buffers.items():
+            entry[name] = bufs[i]
+        return entry
 
 
 class AdamW(Adam):

@@ -40,13 +40,34 @@ def _copy(value: Any) -> Any:
     return value
 
 
+class _FusedGroup:
+    """A group's state tensors on the daemon: per-parameter buffers by name
+    and a float64 step count per parameter (0: no state yet)."""
+
+    def __init__(self, params: list, names: tuple) -> None:
+        import tensord
+        self.params = list(params)
+        with no_grad():
+            self.steps = tensord.zeros(len(self.params), dtype=tensord.float64)
+            self.buffers = {n: [tensord.zeros_like(p) for p in self.params] for n in names}
+
+    def load(self, i: int, st: dict, step: float) -> None:
+        with no_grad():
+            for name, bufs in self.buffers.items():
+                v = st.get(name)
+                if isinstance(v, Tensor):
+                    bufs[i].copy_(v)
+            self.steps[i] = step
+
+
 class Optimizer:
     def __init__(self, params: Any, defaults: dict) -> None:
         self.defaults = defaults
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got " + _typename(params))
-        self.state: defaultdict = defaultdict(dict)
+        self._state: defaultdict = defaultdict(dict)
+        self._fused: dict = {}  # group index -> _FusedGroup (see _fused_group)
         self.param_groups: list = []
         param_groups = list(params)
         if len(param_groups) == 0:
@@ -60,7 +81,60 @@ class Optimizer:
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
     def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        self._state = state.pop("state", defaultdict(dict))
+        self._fused = {}
         self.__dict__.update(state)
+
+    # ---- state kept on the daemon by fused steps ----
+    #
+    # A fused step (one daemon op per group) keeps its per-parameter state in
+    # _FusedGroup tensors and counts steps per parameter on the daemon, since
+    # only the daemon knows which parameters had a gradient. `state` (and
+    # state_dict) read them back into torch's layout when asked.
+
+    @property
+    def state(self) -> defaultdict:
+        self._sync_fused_state()
+        return self._state
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        self._state = value
+        self._fused = {}
+
+    def _fused_group(self, index: int, group: dict, names: tuple) -> "_FusedGroup":
+        fg = self._fused.get(index)
+        params = group["params"]
+        if fg is not None and len(fg.params) == len(params) and all(
+                a is b for a, b in zip(fg.params, params)):
+            return fg
+        self._sync_fused_state()
+        fg = _FusedGroup(params, names)
+        for i, p in enumerate(params):
+            st = self._state.get(p)
+            if st:
+                fg.load(i, st, self._state_step(st))
+        self._fused[index] = fg
+        return fg
+
+    def _state_step(self, st: dict) -> float:
+        """The step count a loaded per-parameter state stands for."""
+        step = st.get("step", 1)
+        return float(step.item() if isinstance(step, Tensor) else step)
+
+    def _fused_entry(self, group: dict, fg: "_FusedGroup", i: int, step: float) -> dict:
+        """torch's per-parameter state for parameter i of a fused group."""
+        raise NotImplementedError
+
+    def _sync_fused_state(self) -> None:
+        for index, fg in list(self._fused.items()):
+            if index >= len(self.param_groups):
+                continue
+            group = self.param_groups[index]
+            for i, step in enumerate(fg.steps.tolist()):
+                if step > 0:
+                    self._state[fg.params[i]] = self._fused_entry(group, fg, i, step)
 
     def __repr__(self) -> str:
         format_string = self.__class__.__name__ + " ("

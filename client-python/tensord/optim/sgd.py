@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+from .. import _C
 from .._autograd import no_grad
 from .optimizer import Optimizer, _closure_loss, required
 
@@ -27,23 +28,15 @@ class SGD(Optimizer):
     @no_grad()
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         loss = _closure_loss(closure)
-        for group in self.param_groups:
-            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                d_p = -grad if group["maximize"] else grad
-                if group["weight_decay"] != 0:
-                    d_p = d_p.add(p, alpha=group["weight_decay"])
-                state = self.state[p]
-                buf = state.get("momentum_buffer")
-                if momentum != 0:
-                    if buf is None:
-                        buf = d_p.clone().detach()
-                    else:
-                        buf.mul_(momentum).add_(d_p, alpha=1 - dampening)
-                    d_p = d_p.add(buf, alpha=momentum) if group["nesterov"] else buf
-                state["momentum_buffer"] = buf
-                p.add_(d_p, alpha=-lr)
+        for index, group in enumerate(self.param_groups):
+            fg = self._fused_group(index, group, ("momentum_buffer",) if group["momentum"] else ())
+            bufs = fg.buffers.get("momentum_buffer", [])
+            _C.call("_sgd_step", (group["params"], bufs, fg.steps, float(group["lr"]),
+                                  float(group["momentum"]), float(group["dampening"]),
+                                  float(group["weight_decay"]), bool(group["nesterov"]),
+                                  bool(group["maximize"])))
         return loss
+
+    def _fused_entry(self, group: dict, fg: Any, i: int, step: float) -> dict:
+        bufs = fg.buffers.get("momentum_buffer")
+        return {"momentum_buffer": bufs[i] if bufs else None}

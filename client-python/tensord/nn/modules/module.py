@@ -82,20 +82,10 @@ def register_module_forward_hook(hook: Callable) -> RemovableHandle:
 
 
 def _zero_grads(params: Any, set_to_none: bool) -> None:
-    """PyTorch 1.13's zero_grad over params (one .grad read each)."""
-    for p in params:
-        g = p.grad
-        if g is None:
-            continue
-        if set_to_none:
-            p.grad = None
-        else:
-            if g.grad_fn is not None:
-                g.detach_()
-            elif g.requires_grad:
-                g.requires_grad_(False)
-            with no_grad():
-                g.zero_()
+    """PyTorch 1.13's zero_grad over params: one daemon op, no .grad reads."""
+    params = list(params)
+    if params:
+        _C.call("_zero_grad", (params, bool(set_to_none)))
 
 
 def _forward_unimplemented(self: Any, *input: Any) -> None:
