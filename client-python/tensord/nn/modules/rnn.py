@@ -57,7 +57,6 @@ def _cell_step(mode: str, xw: Any, h: Any, c: Any, w: _Weights, w_hh_t: Any) -> 
         return td.tanh(pre), None
     if mode == "RNN_RELU":
         return td.relu(pre), None
-    hs = pre.shape[1] // 4
     i, f, g, o = pre.chunk(4, 1)  # torch's gate order
     i, f, g, o = td.sigmoid(i), td.sigmoid(f), td.tanh(g), td.sigmoid(o)
     c = f * c + i * g
