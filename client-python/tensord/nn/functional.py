@@ -788,3 +788,8 @@ def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = Fal
 
 def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
     return _td().adaptive_max_pool2d(input, output_size, return_indices=return_indices)
+
+
+# ---- attention: nn/_attention.py ----
+
+from ._attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401
