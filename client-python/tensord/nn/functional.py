@@ -11,6 +11,8 @@ import math
 import warnings
 from typing import Any, Optional, Sequence
 
+import numpy as np
+
 from .. import _C
 from .._autograd import no_grad
 from ._functional_spatial import (  # noqa: F401
@@ -752,3 +754,108 @@ def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = Fal
 
 def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
     return _td().adaptive_max_pool2d(input, output_size, return_indices=return_indices)
+
+
+# ---- embedding_bag, ctc_loss ----
+
+def embedding_bag(input: Any, weight: Any, offsets: Optional[Any] = None,
+                  max_norm: Optional[float] = None, norm_type: float = 2, scale_grad_by_freq: bool = False,
+                  mode: str = "mean", sparse: bool = False, per_sample_weights: Optional[Any] = None,
+                  include_last_offset: bool = False, padding_idx: Optional[int] = None) -> Any:
+    """Bags laid out as a padded (B, L) index matrix built here from offsets:
+    one index_select of rows, then masked sum / mean, or a gather at the argmax."""
+    td = _td()
+    if weight.dim() != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.dim()}")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("tensord: embedding_bag(scale_grad_by_freq/sparse) is not supported")
+    if per_sample_weights is not None and tuple(input.shape) != tuple(per_sample_weights.shape):
+        raise ValueError(f"embedding_bag: If per_sample_weights ({tuple(per_sample_weights.shape)}) "
+                         f"is not None, then it must have the same shape as the input "
+                         f"({tuple(input.shape)})")
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a "
+                             "mini-batch of fixed length sequences. However, found offsets of type "
+                             f"{type(offsets).__name__}")
+        b, length = input.shape
+        starts = [i * length for i in range(b + 1)]
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        starts = [int(o) for o in offsets.tolist()]
+        if not include_last_offset:
+            starts.append(input.shape[0])
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' (got "
+                                  f"mode='{mode}'). Please open a feature request on GitHub.")
+    if padding_idx is not None:
+        n = weight.shape[0]
+        if not -n <= padding_idx < n:
+            raise AssertionError("padding_idx must be within the number of embeddings")
+        padding_idx = padding_idx % n
+    if max_norm is not None:
+        _C.call("embedding_renorm_", (weight.detach(), input.reshape(-1), max_norm, norm_type))
+    flat = input.reshape(-1)
+    total = flat.shape[0]
+    bags = len(starts) - 1
+    ends = starts[1:]
+    width = max([e - s for s, e in zip(starts, ends)] + [1])
+    pos = np.full((bags, width), total, dtype=np.int64)  # `total` is a zero row appended below
+    for i, (s, e) in enumerate(zip(starts, ends)):
+        pos[i, :max(e - s, 0)] = np.arange(s, max(e, s))
+    pos_t = td.tensor(pos, device=weight._device_str)
+    safe = td.cat([flat, td.zeros(1, dtype=flat.dtype, device=flat._device_str)])
+    idx = td.index_select(safe, 0, pos_t.reshape(-1)).reshape(bags, width)
+    valid = td.tensor(pos < total, device=weight._device_str)
+    if padding_idx is not None:
+        valid = valid & (idx != padding_idx)
+    rows = td.index_select(weight, 0, idx.reshape(-1)).reshape(bags, width, weight.shape[1])
+    mask = valid.to(weight.dtype).unsqueeze(-1)
+    count = valid.sum(1, keepdim=True).to(weight.dtype)
+    if mode == "max":
+        scored = td.where(valid.unsqueeze(-1), rows.detach(), -math.inf)
+        arg = td.argmax(scored, 1, keepdim=True)
+        best = td.gather(rows, 1, arg).squeeze(1)
+        return td.where(count > 0, best, 0.0)
+    if per_sample_weights is not None:
+        psw = td.cat([per_sample_weights.reshape(-1),
+                      td.zeros(1, dtype=per_sample_weights.dtype, device=weight._device_str)])
+        mask = mask * td.index_select(psw, 0, pos_t.reshape(-1)).reshape(bags, width, 1)
+    out = (rows * mask).sum(1)
+    if mode == "mean":
+        out = out / td.where(count > 0, count, 1.0)
+    return out
+
+
+def ctc_loss(log_probs: Any, targets: Any, input_lengths: Any, target_lengths: Any, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Any:
+    """_ctc_loss (which carries the gradient), reduced here as ATen's ctc_loss."""
+    td = _td()
+
+    def lengths(v: Any) -> list:
+        return [int(x) for x in (v.tolist() if isinstance(v, Tensor) else v)]
+
+    il, tl = lengths(input_lengths), lengths(target_lengths)
+    unbatched = log_probs.dim() == 2
+    if unbatched:
+        log_probs = log_probs.unsqueeze(1)
+        if targets.dim() == 1 and len(tl) == 1 and targets.shape[0] == tl[0]:
+            targets = targets.unsqueeze(0)
+    red = _enum(reduction)
+    nll = _C.call("_ctc_loss", (log_probs, targets, il, tl, blank, zero_infinity))[0]
+    if zero_infinity:
+        nll = td.where(nll == math.inf, 0.0, nll)
+    if red == 1:
+        denom = td.tensor([max(t, 1) for t in tl], dtype=nll.dtype, device=nll._device_str)
+        return (nll / denom).mean()
+    if red == 2:
+        return nll.sum()
+    return nll.squeeze(0) if unbatched else nll
