@@ -64,7 +64,9 @@ def _pad_source(n: int, left: int, right: int, mode: str) -> np.ndarray:
         return np.where(p >= n, 2 * (n - 1) - p, p)
     if mode == "replicate":
         return np.clip(p, 0, n - 1)
-    return np.mod(p, n)  # circular
+    # circular: negative pads crop first; positive pads wrap around the cropped extent
+    start, kept = max(-left, 0), n + min(left, 0) + min(right, 0)
+    return start + np.mod(np.arange(kept + max(left, 0) + max(right, 0)) - max(left, 0), kept)
 
 
 def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: Optional[float] = None) -> Any:
@@ -83,6 +85,8 @@ def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: Optional[
     if k not in (1, 2, 3) or input.dim() not in (k + 1, k + 2):
         raise NotImplementedError("Only 2D, 3D, 4D, 5D padding with non-constant padding are "
                                   "supported for now")
+    if mode == "circular" and input.dim() != k + 2:
+        raise RuntimeError(f"Invalid padding size, expected {2 * (input.dim() - 2)} but got {len(pad)}")
     out = input
     for i in range(k):
         dim = input.dim() - 1 - i
