@@ -235,6 +235,19 @@ def test_instance_norm_layers_match_torch(ref, name):
         close(ours(td.tensor(x)), theirs(ref.tensor(x)))
 
 
+def test_dedicated_ops_take_non_contiguous_and_empty_inputs(ref):
+    t = RNG.integers(0, 4, (5,))
+    compare(ref, lambda lib, f, x, t: f.cross_entropy(x.t(), t), randn(4, 5), t, grad=[0])
+    compare(ref, lambda lib, f, x: f.batch_norm(x.permute(0, 2, 1), None, None, training=True),
+            randn(3, 4, 2))
+    compare(ref, lambda lib, f, x, w, b: f.layer_norm(x.t(), [3], w, b), randn(3, 4), randn(3), randn(3))
+    compare(ref, lambda lib, f, x: f.group_norm(x[:, ::2], 2), randn(2, 8, 3))
+    compare(ref, lambda lib, f, x, y: f.huber_loss(x[::2], y.t(), reduction="sum"), randn(6, 3),
+            randn(3, 3))
+    compare(ref, lambda lib, f, x, y: f.mse_loss(x, y, reduction="none"), randn(0, 3), randn(0, 3))
+    compare(ref, lambda lib, f, x: f.leaky_relu(x, 0.1), randn(0, 2))
+
+
 # ---- pad ----
 
 PADS = [

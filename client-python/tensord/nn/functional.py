@@ -383,7 +383,6 @@ def instance_norm(input: Any, running_mean: Optional[Any] = None, running_var: O
                   use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5) -> Any:
     """batch_norm over the input seen as (1, N * C, *); running stats are
     per-channel means of the N per-instance updates, as ATen's instance_norm."""
-    td = _td()
     if use_input_stats:
         _verify_spatial_size(input.shape)
     n, c = input.shape[0], input.shape[1]
