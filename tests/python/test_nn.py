@@ -489,8 +489,8 @@ def test_hooks_and_zero_grad():
     assert (lin.weight.grad.numpy() == 0).all()
     lin.zero_grad(set_to_none=True)
     assert lin.weight.grad is None and lin.bias.grad is None
-    with pytest.raises(NotImplementedError):
-        lin.register_full_backward_hook(lambda *a: None)
+    with pytest.raises(NotImplementedError):  # the legacy (non-full) backward hook
+        lin.register_backward_hook(lambda *a: None)
 
 
 def test_to_and_dtype_conversions():

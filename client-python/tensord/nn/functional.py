@@ -11,8 +11,14 @@ import math
 import warnings
 from typing import Any, Optional, Sequence
 
+import numpy as np
+
 from .. import _C
 from .._autograd import no_grad
+from ._functional_spatial import (  # noqa: F401
+    channel_shuffle, fold, grid_sample, interpolate, pad, pixel_shuffle, pixel_unshuffle, unfold,
+    upsample,
+)
 
 Tensor = _C.Tensor
 
@@ -82,11 +88,14 @@ def relu_(input: Any) -> Any:
     return input.relu_()
 
 
+def _inplace(input: Any, out: Any, inplace: bool) -> Any:
+    return input.copy_(out) if inplace else out
+
+
 def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Any:
-    td = _td()
     if inplace:
         return input.clamp_(min_val, max_val)
-    return td.where(input < min_val, min_val, td.where(input > max_val, max_val, input))
+    return _C.call("hardtanh", (input, min_val, max_val))
 
 
 def relu6(input: Any, inplace: bool = False) -> Any:
@@ -94,40 +103,26 @@ def relu6(input: Any, inplace: bool = False) -> Any:
 
 
 def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Any:
-    td = _td()
-    out = td.where(input > 0, input, input * negative_slope)
-    return input.copy_(out) if inplace else out
+    return _inplace(input, _C.call("leaky_relu", (input, negative_slope)), inplace)
 
 
 def prelu(input: Any, weight: Any) -> Any:
-    td = _td()
-    if weight.numel() != 1 and input.dim() >= 2:
-        shape = [1] * input.dim()
-        shape[1] = weight.numel()
-        weight = weight.reshape(shape)
-    return td.where(input > 0, input, input * weight)
+    return _C.call("prelu", (input, weight))
 
 
 def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Any:
-    td = _td()
-    neg = td.where(input > 0, 0.0, input)
-    out = td.where(input > 0, input, td.expm1(neg) * alpha)
-    return input.copy_(out) if inplace else out
+    return _inplace(input, _C.call("elu", (input, alpha, 1.0, 1.0)), inplace)
 
 
 def selu(input: Any, inplace: bool = False) -> Any:
     alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-    td = _td()
-    neg = td.where(input > 0, 0.0, input)
-    out = td.where(input > 0, input * scale, td.expm1(neg) * (alpha * scale))
-    return input.copy_(out) if inplace else out
+    return _inplace(input, _C.call("elu", (input, alpha, scale, 1.0)), inplace)
 
 
 def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Any:
-    td = _td()
-    neg = td.where(input > 0, 0.0, input)
-    out = td.where(input > 0, input, td.expm1(neg / alpha) * alpha)
-    return input.copy_(out) if inplace else out
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    return _inplace(input, _C.call("elu", (input, alpha, 1.0, 1.0 / alpha)), inplace)
 
 
 def gelu(input: Any, approximate: str = "none") -> Any:
@@ -154,18 +149,21 @@ def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
 
 
 def mish(input: Any, inplace: bool = False) -> Any:
-    out = input * _td().tanh(softplus(input))
-    return input.copy_(out) if inplace else out
+    return _inplace(input, _C.call("mish", (input,)), inplace)
 
 
 def hardsigmoid(input: Any, inplace: bool = False) -> Any:
-    out = hardtanh(input + 3.0, 0.0, 6.0) / 6.0
-    return input.copy_(out) if inplace else out
+    return _inplace(input, _C.call("hardsigmoid", (input,)), inplace)
 
 
 def hardswish(input: Any, inplace: bool = False) -> Any:
-    out = input * hardtanh(input + 3.0, 0.0, 6.0) / 6.0
-    return input.copy_(out) if inplace else out
+    return _inplace(input, _C.call("hardswish", (input,)), inplace)
+
+
+def glu(input: Any, dim: int = -1) -> Any:
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    return _C.call("glu", (input, dim))
 
 
 def tanh(input: Any) -> Any:
@@ -177,7 +175,7 @@ def sigmoid(input: Any) -> Any:
 
 
 def logsigmoid(input: Any) -> Any:
-    return -softplus(-input)
+    return _C.call("log_sigmoid_forward", (input,))[0]
 
 
 def softsign(input: Any) -> Any:
@@ -337,15 +335,8 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Any:
 
 # ---- normalization ----
 
-def _var_mean(x: Any, dims: list) -> tuple:
-    mean = x.mean(dims, keepdim=True)
-    centered = x - mean
-    return (centered * centered).mean(dims, keepdim=True), mean, centered
-
-
 def layer_norm(input: Any, normalized_shape: Sequence[int], weight: Optional[Any] = None,
                bias: Optional[Any] = None, eps: float = 1e-5) -> Any:
-    td = _td()
     normalized_shape = tuple(normalized_shape)
     n = len(normalized_shape)
     if tuple(input.shape[input.dim() - n:]) != normalized_shape or input.dim() < n:
@@ -353,54 +344,62 @@ def layer_norm(input: Any, normalized_shape: Sequence[int], weight: Optional[Any
             f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
             f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
             f"{list(input.shape)}")
-    dims = list(range(input.dim() - n, input.dim()))
-    var, _, centered = _var_mean(input, dims)
-    out = centered * td.rsqrt(var + eps)
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    return _C.call("native_layer_norm", (input, list(normalized_shape), weight, bias, eps))[0]
+
+
+def _verify_batch_size(size: Sequence[int]) -> None:
+    count = 1
+    for i, s in enumerate(size):
+        if i != 1:
+            count *= s
+    if count == 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input size "
+                         f"{size}")
 
 
 def batch_norm(input: Any, running_mean: Optional[Any], running_var: Optional[Any],
                weight: Optional[Any] = None, bias: Optional[Any] = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Any:
-    td = _td()
+    """native_batch_norm; in training it updates running_mean/var in place."""
     if training:
-        size = input.numel() // input.shape[1]
-        if size == 1:
-            raise ValueError("Expected more than 1 value per channel when training, got input "
-                             f"size {input.shape}")
-    shape = [1, input.shape[1]] + [1] * (input.dim() - 2)
-    dims = [0] + list(range(2, input.dim()))
-    if training or running_mean is None or running_var is None:
-        var, mean, centered = _var_mean(input, dims)
-        if training and running_mean is not None and running_var is not None:
-            n = input.numel() // input.shape[1]
-            with no_grad():
-                m = mean.detach().reshape(-1)
-                v = var.detach().reshape(-1) * (n / max(n - 1, 1))
-                running_mean.mul_(1.0 - momentum).add_(m * momentum)
-                running_var.mul_(1.0 - momentum).add_(v * momentum)
-        out = centered * td.rsqrt(var + eps)
-    else:
-        out = (input - running_mean.reshape(shape)) * td.rsqrt(running_var.reshape(shape) + eps)
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+        _verify_batch_size(input.shape)
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    return _C.call("native_batch_norm", (input, weight, bias, running_mean, running_var, training,
+                                         momentum, eps))[0]
+
+
+def _verify_spatial_size(size: Sequence[int]) -> None:
+    count = 1
+    for s in size[2:]:
+        count *= s
+    if count == 1:
+        raise ValueError("Expected more than 1 spatial element when training, got input size "
+                         f"{size}")
 
 
 def instance_norm(input: Any, running_mean: Optional[Any] = None, running_var: Optional[Any] = None,
                   weight: Optional[Any] = None, bias: Optional[Any] = None,
                   use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5) -> Any:
-    td = _td()
-    dims = list(range(2, input.dim()))
-    var, _, centered = _var_mean(input, dims)
-    out = centered * td.rsqrt(var + eps)
-    shape = [1, input.shape[1]] + [1] * (input.dim() - 2)
+    """batch_norm over the input seen as (1, N * C, *); running stats are
+    per-channel means of the N per-instance updates, as ATen's instance_norm."""
+    if use_input_stats:
+        _verify_spatial_size(input.shape)
+    n, c = input.shape[0], input.shape[1]
+    flat = input.reshape([1, n * c] + list(input.shape[2:]))
+    rm = rv = None
+    if running_mean is not None:
+        rm = running_mean.detach().expand(n, c).reshape(-1).clone()
+    if running_var is not None:
+        rv = running_var.detach().expand(n, c).reshape(-1).clone()
+    out = batch_norm(flat, rm, rv, None, None, use_input_stats, momentum, eps).reshape(input.shape)
+    if use_input_stats:
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(rm.reshape(n, c).mean(0))
+            if running_var is not None:
+                running_var.copy_(rv.reshape(n, c).mean(0))
+    shape = [1, c] + [1] * (input.dim() - 2)
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:
@@ -410,22 +409,16 @@ def instance_norm(input: Any, running_mean: Optional[Any] = None, running_var: O
 
 def group_norm(input: Any, num_groups: int, weight: Optional[Any] = None,
                bias: Optional[Any] = None, eps: float = 1e-5) -> Any:
-    td = _td()
     if input.dim() < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
     n, c = input.shape[0], input.shape[1]
     if c % num_groups != 0:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, "
                            f"but got input of shape {list(input.shape)} and num_groups={num_groups}")
-    grouped = input.reshape(n, num_groups, -1)
-    var, _, centered = _var_mean(grouped, [2])
-    out = (centered * td.rsqrt(var + eps)).reshape(input.shape)
-    shape = [1, c] + [1] * (input.dim() - 2)
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    if bias is not None:
-        out = out + bias.reshape(shape)
-    return out
+    hxw = 1
+    for s in input.shape[2:]:
+        hxw *= s
+    return _C.call("native_group_norm", (input, weight, bias, n, c, hxw, num_groups, eps))[0]
 
 
 def _norm(x: Any, p: float, dim: int, keepdim: bool) -> Any:
@@ -459,36 +452,6 @@ def pairwise_distance(x1: Any, x2: Any, p: float = 2.0, eps: float = 1e-6, keepd
     return _norm(x1 - x2 + eps, p, dim, keepdim)
 
 
-def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: Optional[float] = None) -> Any:
-    td = _td()
-    if len(pad) % 2 != 0:
-        raise RuntimeError("Padding length must be divisible by 2")
-    if len(pad) // 2 > input.dim():
-        raise RuntimeError("Padding length too large")
-    if mode != "constant":
-        raise NotImplementedError(f"tensord: pad(mode='{mode}') is not supported yet")
-    value = 0.0 if value is None else value
-    out = input
-    for i in range(len(pad) // 2):
-        dim = input.dim() - 1 - i
-        left, right = pad[2 * i], pad[2 * i + 1]
-        if left < 0:
-            out = out.narrow(dim, -left, out.shape[dim] + left)
-        if right < 0:
-            out = out.narrow(dim, 0, out.shape[dim] + right)
-        pieces = []
-        for amount in (left, None, right):
-            if amount is None:
-                pieces.append(out)
-            elif amount > 0:
-                shape = list(out.shape)
-                shape[dim] = amount
-                pieces.append(td.full(shape, value, dtype=out.dtype, device=out._device_str))
-        if len(pieces) > 1:
-            out = td.cat(pieces, dim)
-    return out
-
-
 # ---- losses ----
 
 def _check_same_size(input: Any, target: Any, name: str) -> None:
@@ -498,12 +461,37 @@ def _check_same_size(input: Any, target: Any, name: str) -> None:
                       "broadcasting. Please ensure they have the same size.", stacklevel=3)
 
 
+_REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}
+
+
+def _enum(reduction: str) -> int:
+    if reduction not in _REDUCTION_ENUM:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return _REDUCTION_ENUM[reduction]
+
+
+def _broadcast_shape(a: Sequence[int], b: Sequence[int]) -> list:
+    n = max(len(a), len(b))
+    a, b = [1] * (n - len(a)) + list(a), [1] * (n - len(b)) + list(b)
+    out = []
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
+                               f"at non-singleton dimension {i}")
+        out.append(y if x == 1 else x)
+    return out
+
+
+def _broadcast_pair(input: Any, target: Any) -> tuple:
+    shape = _broadcast_shape(input.shape, target.shape)
+    return input.expand(shape), target.expand(shape)
+
+
 def mse_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
              reduction: str = "mean") -> Any:
     _check_same_size(input, target, "mse_loss")
     reduction = _reduction(size_average, reduce, reduction)
-    d = input - target
-    return _reduce(d * d, reduction)
+    return _C.call("mse_loss", (*_broadcast_pair(input, target), _enum(reduction)))
 
 
 def l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
@@ -515,24 +503,20 @@ def l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = Non
 
 def smooth_l1_loss(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
                    reduction: str = "mean", beta: float = 1.0) -> Any:
-    td = _td()
     _check_same_size(input, target, "smooth_l1_loss")
     reduction = _reduction(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    d = td.abs(input - target)
     if beta == 0.0:
-        return _reduce(d, reduction)
-    return _reduce(td.where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta), reduction)
+        return l1_loss(input, target, reduction=reduction)
+    return _C.call("smooth_l1_loss", (*_broadcast_pair(input, target), _enum(reduction), beta))
 
 
 def huber_loss(input: Any, target: Any, reduction: str = "mean", delta: float = 1.0) -> Any:
-    td = _td()
     _check_same_size(input, target, "huber_loss")
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    d = td.abs(input - target)
-    return _reduce(td.where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta), reduction)
+    return _C.call("huber_loss", (*_broadcast_pair(input, target), _enum(reduction), delta))
 
 
 def _class_view(t: Any, ndim: int) -> Any:
@@ -542,8 +526,10 @@ def _class_view(t: Any, ndim: int) -> Any:
 
 def nll_loss(input: Any, target: Any, weight: Optional[Any] = None, size_average: Any = None,
              ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Any:
-    td = _td()
+    """nll_loss_forward for (C)/(N, C), nll_loss2d_forward otherwise (other
+    ranks viewed as (N, C, 1, -1), as ATen's nll_loss_nd)."""
     reduction = _reduction(size_average, reduce, reduction)
+    red = _enum(reduction)
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     batched = input.dim() >= 2
@@ -556,21 +542,20 @@ def nll_loss(input: Any, target: Any, weight: Optional[Any] = None, size_average
     if weight is not None and weight.numel() != n_classes:
         raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or "
                            f"no classes but got weight tensor of shape: {list(weight.shape)}")
-    valid = target != ignore_index
-    safe_target = td.where(valid, target, 0)
-    class_dim = 1 if batched else 0
-    picked = -td.gather(input, class_dim, safe_target.unsqueeze(class_dim)).squeeze(class_dim)
-    w = valid.to(input.dtype)
-    if weight is not None:
-        w = w * td.index_select(weight, 0, safe_target.reshape(-1)).reshape(safe_target.shape)
-    loss = picked * w
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "mean":
-        return loss.sum() / w.sum()
-    raise ValueError(f"{reduction} is not a valid value for reduction")
+    if input.dim() <= 2:
+        return _C.call("nll_loss_forward", (input, target, weight, red, ignore_index))[0]
+    if input.dim() == 4:
+        return _C.call("nll_loss2d_forward", (input, target, weight, red, ignore_index))[0]
+    n, c = input.shape[0], input.shape[1]
+    out_size = [n] + list(input.shape[2:])
+    if list(target.shape[1:]) != list(input.shape[2:]):
+        raise RuntimeError(f"Expected target size {out_size}, got {list(target.shape)}")
+    if input.numel() > 0:
+        x, t = input.reshape(n, c, 1, -1), target.reshape(n, 1, -1)
+    else:
+        x, t = input.reshape(n, c, 0, 0), target.reshape(n, 0, 0)
+    out = _C.call("nll_loss2d_forward", (x, t, weight, red, ignore_index))[0]
+    return out.reshape(out_size) if red == 0 else out
 
 
 def cross_entropy(input: Any, target: Any, weight: Optional[Any] = None, size_average: Any = None,
@@ -610,16 +595,10 @@ def cross_entropy(input: Any, target: Any, weight: Optional[Any] = None, size_av
             wsum = (td.index_select(weight, 0, safe.reshape(-1)) * valid.reshape(-1).to(weight.dtype)).sum()
             ret = smooth.sum() / wsum
         else:
-            ret = smooth.mean()
+            ret = smooth.sum() / valid.sum()
     else:
         ret = _reduce(smooth, reduction)
     return nll * (1 - label_smoothing) + ret * (label_smoothing / n_classes)
-
-
-def _log_clamped(x: Any) -> Any:
-    td = _td()
-    lx = td.log(x)
-    return td.where(lx < -100.0, -100.0, lx)
 
 
 def binary_cross_entropy(input: Any, target: Any, weight: Optional[Any] = None,
@@ -628,33 +607,23 @@ def binary_cross_entropy(input: Any, target: Any, weight: Optional[Any] = None,
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same size.")
-    loss = -(target * _log_clamped(input) + (1 - target) * _log_clamped(1 - input))
     if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+        weight = weight.expand(_broadcast_shape(target.shape, weight.shape))
+    return _C.call("binary_cross_entropy", (input, target, weight, _enum(reduction)))
 
 
 def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Optional[Any] = None,
                                      size_average: Any = None, reduce: Any = None,
                                      reduction: str = "mean", pos_weight: Optional[Any] = None) -> Any:
-    td = _td()
     reduction = _reduction(size_average, reduce, reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
-    softplus_neg = td.log1p(td.exp(-td.abs(input))) + td.relu(-input)  # log(1 + exp(-x))
-    if pos_weight is not None:
-        log_weight = (pos_weight - 1) * target + 1
-        loss = (1 - target) * input + log_weight * softplus_neg
-    else:
-        loss = (1 - target) * input + softplus_neg
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    return _C.call("binary_cross_entropy_with_logits",
+                   (input, target, weight, pos_weight, _enum(reduction)))
 
 
 def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None,
            reduction: str = "mean", log_target: bool = False) -> Any:
-    td = _td()
     if size_average is not None or reduce is not None:
         reduction = _reduction_enum(size_average, reduce)
     elif reduction == "mean":
@@ -662,15 +631,11 @@ def kl_div(input: Any, target: Any, size_average: Any = None, reduce: Any = None
                       "support size.'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.'mean' will be changed to behave the same as "
                       "'batchmean' in the next major release.")
-    if log_target:
-        loss = td.exp(target) * (target - input)
-    else:
-        pos = target > 0
-        safe = td.where(pos, target, 1.0)
-        loss = td.where(pos, target * td.log(safe), 0.0) - target * input
-    if reduction == "batchmean":
-        return loss.sum() / input.shape[0] if input.dim() != 0 else loss.sum()
-    return _reduce(loss, reduction)
+    red = _enum("sum" if reduction == "batchmean" else reduction)
+    reduced = _C.call("kl_div", (input, target, red), {"log_target": log_target})
+    if reduction == "batchmean" and input.dim() != 0:
+        reduced = reduced / input.shape[0]
+    return reduced
 
 
 def margin_ranking_loss(input1: Any, input2: Any, target: Any, margin: float = 0.0,
@@ -788,6 +753,111 @@ def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = Fal
 
 def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
     return _td().adaptive_max_pool2d(input, output_size, return_indices=return_indices)
+
+
+# ---- embedding_bag, ctc_loss ----
+
+def embedding_bag(input: Any, weight: Any, offsets: Optional[Any] = None,
+                  max_norm: Optional[float] = None, norm_type: float = 2, scale_grad_by_freq: bool = False,
+                  mode: str = "mean", sparse: bool = False, per_sample_weights: Optional[Any] = None,
+                  include_last_offset: bool = False, padding_idx: Optional[int] = None) -> Any:
+    """Bags laid out as a padded (B, L) index matrix built here from offsets:
+    one index_select of rows, then masked sum / mean, or a gather at the argmax."""
+    td = _td()
+    if weight.dim() != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.dim()}")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("tensord: embedding_bag(scale_grad_by_freq/sparse) is not supported")
+    if per_sample_weights is not None and tuple(input.shape) != tuple(per_sample_weights.shape):
+        raise ValueError(f"embedding_bag: If per_sample_weights ({tuple(per_sample_weights.shape)}) "
+                         f"is not None, then it must have the same shape as the input "
+                         f"({tuple(input.shape)})")
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a "
+                             "mini-batch of fixed length sequences. However, found offsets of type "
+                             f"{type(offsets).__name__}")
+        b, length = input.shape
+        starts = [i * length for i in range(b + 1)]
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        starts = [int(o) for o in offsets.tolist()]
+        if not include_last_offset:
+            starts.append(input.shape[0])
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' (got "
+                                  f"mode='{mode}'). Please open a feature request on GitHub.")
+    if padding_idx is not None:
+        n = weight.shape[0]
+        if not -n <= padding_idx < n:
+            raise AssertionError("padding_idx must be within the number of embeddings")
+        padding_idx = padding_idx % n
+    if max_norm is not None:
+        _C.call("embedding_renorm_", (weight.detach(), input.reshape(-1), max_norm, norm_type))
+    flat = input.reshape(-1)
+    total = flat.shape[0]
+    bags = len(starts) - 1
+    ends = starts[1:]
+    width = max([e - s for s, e in zip(starts, ends)] + [1])
+    pos = np.full((bags, width), total, dtype=np.int64)  # `total` is a zero row appended below
+    for i, (s, e) in enumerate(zip(starts, ends)):
+        pos[i, :max(e - s, 0)] = np.arange(s, max(e, s))
+    pos_t = td.tensor(pos, device=weight._device_str)
+    safe = td.cat([flat, td.zeros(1, dtype=flat.dtype, device=flat._device_str)])
+    idx = td.index_select(safe, 0, pos_t.reshape(-1)).reshape(bags, width)
+    valid = td.tensor(pos < total, device=weight._device_str)
+    if padding_idx is not None:
+        valid = valid & (idx != padding_idx)
+    rows = td.index_select(weight, 0, idx.reshape(-1)).reshape(bags, width, weight.shape[1])
+    mask = valid.to(weight.dtype).unsqueeze(-1)
+    count = valid.sum(1, keepdim=True).to(weight.dtype)
+    if mode == "max":
+        scored = td.where(valid.unsqueeze(-1), rows.detach(), -math.inf)
+        arg = td.argmax(scored, 1, keepdim=True)
+        best = td.gather(rows, 1, arg).squeeze(1)
+        return td.where(count > 0, best, 0.0)
+    if per_sample_weights is not None:
+        psw = td.cat([per_sample_weights.reshape(-1),
+                      td.zeros(1, dtype=per_sample_weights.dtype, device=weight._device_str)])
+        mask = mask * td.index_select(psw, 0, pos_t.reshape(-1)).reshape(bags, width, 1)
+    out = (rows * mask).sum(1)
+    if mode == "mean":
+        out = out / td.where(count > 0, count, 1.0)
+    return out
+
+
+def ctc_loss(log_probs: Any, targets: Any, input_lengths: Any, target_lengths: Any, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Any:
+    """_ctc_loss (which carries the gradient), reduced here as ATen's ctc_loss."""
+    td = _td()
+
+    def lengths(v: Any) -> list:
+        return [int(x) for x in (v.tolist() if isinstance(v, Tensor) else v)]
+
+    il, tl = lengths(input_lengths), lengths(target_lengths)
+    unbatched = log_probs.dim() == 2
+    if unbatched:
+        log_probs = log_probs.unsqueeze(1)
+        if targets.dim() == 1 and len(tl) == 1 and targets.shape[0] == tl[0]:
+            targets = targets.unsqueeze(0)
+    red = _enum(reduction)
+    nll = _C.call("_ctc_loss", (log_probs, targets, il, tl, blank, zero_infinity))[0]
+    if zero_infinity:
+        nll = td.where(nll == math.inf, 0.0, nll)
+    if red == 1:
+        denom = td.tensor([max(t, 1) for t in tl], dtype=nll.dtype, device=nll._device_str)
+        return (nll / denom).mean()
+    if red == 2:
+        return nll.sum()
+    return nll.squeeze(0) if unbatched else nll
 
 
 # ---- attention: nn/_attention.py ----

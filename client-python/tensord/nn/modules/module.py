@@ -10,6 +10,7 @@ from ... import _C
 from ..._autograd import no_grad
 from ..._dtype import dtype as _dtype_cls
 from ..parameter import Parameter
+from ._backward_hook import BackwardHook
 
 Tensor = _C.Tensor
 
@@ -108,6 +109,7 @@ class Module:
         d["_non_persistent_buffers_set"] = set()
         d["_backward_hooks"] = OrderedDict()
         d["_is_full_backward_hook"] = None
+        d["_backward_pre_hooks"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
         d["_state_dict_hooks"] = OrderedDict()
@@ -301,13 +303,19 @@ class Module:
             result = hook(self, input)
             if result is not None:
                 input = result if isinstance(result, tuple) else (result,)
-        if self._backward_hooks:
-            raise NotImplementedError("tensord: module backward hooks are not supported")
+        bw_hook = None
+        pre_hooks = self.__dict__.get("_backward_pre_hooks")
+        if self._backward_hooks or pre_hooks:
+            bw_hook = BackwardHook(self, list(self._backward_hooks.values()),
+                                   list(pre_hooks.values()) if pre_hooks else [])
+            input = bw_hook.setup_input_hook(input)
         result = self.forward(*input, **kwargs)
         for hook in (*_global_forward_hooks.values(), *self._forward_hooks.values()):
             hook_result = hook(self, input, result)
             if hook_result is not None:
                 result = hook_result
+        if bw_hook is not None:
+            result = bw_hook.setup_output_hook(result)
         return result
 
     __call__: Callable[..., Any] = _call_impl
@@ -323,7 +331,23 @@ class Module:
         return handle
 
     def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
-        raise NotImplementedError("tensord: module backward hooks are not supported")
+        """hook(module, grad_input, grad_output) -> new grad_input or None."""
+        if self._is_full_backward_hook is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a "
+                               "single Module. Please use only one of them.")
+        self._is_full_backward_hook = True
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """hook(module, grad_output) -> new grad_output or None (torch 2.0's API)."""
+        d = self.__dict__
+        if "_backward_pre_hooks" not in d:
+            d["_backward_pre_hooks"] = OrderedDict()
+        handle = RemovableHandle(d["_backward_pre_hooks"])
+        d["_backward_pre_hooks"][handle.id] = hook
+        return handle
 
     def register_backward_hook(self, hook: Callable) -> RemovableHandle:
         raise NotImplementedError("tensord: module backward hooks are not supported")

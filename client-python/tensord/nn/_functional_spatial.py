@@ -1,0 +1,429 @@
+"""Spatial functions of tensord.nn.functional: pad, interpolate, unfold/fold,
+grid_sample, pixel_shuffle, channel_shuffle.
+
+Composed of daemon ops that carry derivative formulas. Source positions that
+depend only on shapes (padding, resampling) are computed here and sent as
+int64 index tensors, so the daemon only runs index_select / gather and
+weighted sums; unfold/fold are grouped convolutions with one-hot kernels.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, List, Optional, Sequence
+
+import numpy as np
+
+from .. import _C
+
+
+def _td() -> Any:
+    import tensord
+    return tensord
+
+
+def _index(values: Any, like: Any) -> Any:
+    return _td().tensor(np.asarray(values, dtype=np.int64), device=like._device_str)
+
+
+def _values(values: Any, like: Any) -> Any:
+    return _td().tensor(np.asarray(values, dtype=np.float64), dtype=like.dtype,
+                        device=like._device_str)
+
+
+# ---- pad ----
+
+def _pad_constant(input: Any, pad: Sequence[int], value: float) -> Any:
+    td = _td()
+    out = input
+    for i in range(len(pad) // 2):
+        dim = input.dim() - 1 - i
+        left, right = pad[2 * i], pad[2 * i + 1]
+        if left < 0:
+            out = out.narrow(dim, -left, out.shape[dim] + left)
+        if right < 0:
+            out = out.narrow(dim, 0, out.shape[dim] + right)
+        pieces = []
+        for amount in (left, None, right):
+            if amount is None:
+                pieces.append(out)
+            elif amount > 0:
+                shape = list(out.shape)
+                shape[dim] = amount
+                pieces.append(td.full(shape, value, dtype=out.dtype, device=out._device_str))
+        if len(pieces) > 1:
+            out = td.cat(pieces, dim)
+    return out
+
+
+def _pad_source(n: int, left: int, right: int, mode: str) -> np.ndarray:
+    """For each output position along a dim, the input position it copies."""
+    p = np.arange(n + left + right, dtype=np.int64) - left
+    if mode == "reflect":
+        p = np.abs(p)
+        return np.where(p >= n, 2 * (n - 1) - p, p)
+    if mode == "replicate":
+        return np.clip(p, 0, n - 1)
+    # circular: negative pads crop first; positive pads wrap around the cropped extent
+    start, kept = max(-left, 0), n + min(left, 0) + min(right, 0)
+    return start + np.mod(np.arange(kept + max(left, 0) + max(right, 0)) - max(left, 0), kept)
+
+
+def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: Optional[float] = None) -> Any:
+    pad = [int(p) for p in pad]
+    if len(pad) % 2 != 0:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError("Padding length too large")
+    if mode == "constant":
+        return _pad_constant(input, pad, 0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    k = len(pad) // 2
+    if k not in (1, 2, 3) or input.dim() not in (k + 1, k + 2):
+        raise NotImplementedError("Only 2D, 3D, 4D, 5D padding with non-constant padding are "
+                                  "supported for now")
+    if mode == "circular" and input.dim() != k + 2:
+        raise RuntimeError(f"Invalid padding size, expected {2 * (input.dim() - 2)} but got {len(pad)}")
+    out = input
+    for i in range(k):
+        dim = input.dim() - 1 - i
+        n, left, right = input.shape[dim], pad[2 * i], pad[2 * i + 1]
+        if mode == "reflect" and (left >= n or right >= n):
+            raise RuntimeError("Argument #4: Padding size should be less than the corresponding "
+                               f"input dimension, but got: padding ({left}, {right}) at dimension "
+                               f"{dim} of input {list(input.shape)}")
+        if mode == "circular" and (left > n or right > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if mode == "replicate" and n == 0 and left + right > 0:
+            raise RuntimeError(f"[pad] replicate padding needs a non-empty dimension {dim}")
+        out = _td().index_select(out, dim, _index(_pad_source(n, left, right, mode), input))
+    return out
+
+
+# ---- interpolate ----
+
+def _nearest_source(n_in: int, n_out: int, scale: Optional[float], exact: bool) -> np.ndarray:
+    """ATen's nearest_idx / nearest_exact_idx (float32 arithmetic)."""
+    j = np.arange(n_out)
+    if not exact:
+        if n_out == n_in:
+            return j
+        if n_out == 2 * n_in:
+            return j >> 1
+    s = np.float32(1.0 / scale) if scale is not None and scale > 0 else \
+        np.float32(n_in) / np.float32(n_out)
+    pos = (j.astype(np.float32) + np.float32(0.5)) * s if exact else j.astype(np.float32) * s
+    return np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
+
+
+def _linear_source(n_in: int, n_out: int, scale: Optional[float], align_corners: bool) -> tuple:
+    """ATen's compute_indices_weights_linear: (index0, index1, lambda0, lambda1)."""
+    j = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        real = s * j
+    else:
+        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+        real = np.maximum(s * (j + 0.5) - 0.5, 0.0)
+    i0 = np.minimum(real.astype(np.int64), n_in - 1)
+    lam1 = np.clip(real - i0, 0.0, 1.0)
+    i1 = i0 + (i0 < n_in - 1)
+    return i0, i1, 1.0 - lam1, lam1
+
+
+_INTERP_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+
+
+def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
+                antialias: bool = False) -> Any:
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    dim = input.dim() - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    scales: Optional[List[float]] = None
+    if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != dim:
+                raise ValueError(
+                    "Input and output must have the same number of spatial dimensions, but got "
+                    f"input with spatial dimensions of {list(input.shape[2:])} and output size of "
+                    f"{size}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                    "output size in (o1, o2, ...,oK) format.")
+            out_size = [int(s) for s in size]
+        else:
+            out_size = [int(size)] * dim
+    elif scale_factor is not None:
+        if isinstance(scale_factor, (list, tuple)):
+            if len(scale_factor) != dim:
+                raise ValueError(
+                    "Input and scale_factor must have the same number of spatial dimensions, but "
+                    f"got input with spatial dimensions of {list(input.shape[2:])} and scale_factor "
+                    f"of shape {scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
+                    "format and scale_factor in (s1, s2, ...,sK) format.")
+            scales = [float(s) for s in scale_factor]
+        else:
+            scales = [float(scale_factor)] * dim
+        out_size = [int(math.floor(float(input.shape[i + 2]) * scales[i])) for i in range(dim)]
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if mode == "area" and size is None:
+        recompute_scale_factor = True
+    if recompute_scale_factor:
+        scales = None
+    if antialias:
+        raise NotImplementedError("tensord: interpolate(antialias=True) is not supported")
+    if mode not in _INTERP_MODES:
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the "
+            f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
+            f"(got {mode})")
+    wanted = {"linear": 1, "bilinear": 2, "trilinear": 3}.get(mode)
+    if wanted is not None and dim != wanted:
+        if 1 <= dim <= 3:
+            raise NotImplementedError(f"Got {dim + 2}D input, but {mode} mode needs "
+                                      f"{wanted + 2}D input")
+    if dim not in (1, 2, 3) or mode == "bicubic" or (mode == "area" and dim == 3):
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the "
+            f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
+            f"(got {mode})" if dim not in (1, 2, 3) else f"tensord: interpolate(mode='{mode}') "
+            f"is not supported for {input.dim()}D input")
+    for i, s in enumerate(out_size):
+        if s <= 0 or input.shape[i + 2] <= 0:
+            raise RuntimeError(f"[interpolate] Input and output sizes should be greater than 0, "
+                               f"but got input ({list(input.shape[2:])}) and output ({out_size})")
+    if mode == "area":
+        td = _td()
+        return td.adaptive_avg_pool1d(input, out_size) if dim == 1 else \
+            td.adaptive_avg_pool2d(input, out_size)
+    td = _td()
+    out = input
+    for i in range(dim):
+        d, n_in, n_out = i + 2, input.shape[i + 2], out_size[i]
+        scale = scales[i] if scales is not None else None
+        if mode in ("nearest", "nearest-exact"):
+            src = _nearest_source(n_in, n_out, scale, mode == "nearest-exact")
+            out = td.index_select(out, d, _index(src, input))
+            continue
+        i0, i1, w0, w1 = _linear_source(n_in, n_out, scale, align_corners)
+        shape = [1] * input.dim()
+        shape[d] = n_out
+        out = (td.index_select(out, d, _index(i0, input)) * _values(w0, input).reshape(shape)
+               + td.index_select(out, d, _index(i1, input)) * _values(w1, input).reshape(shape))
+    return out
+
+
+def upsample(input: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+             align_corners: Optional[bool] = None) -> Any:
+    warnings.warn("nn.functional.upsample is deprecated. Use nn.functional.interpolate instead.")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+# ---- unfold / fold ----
+
+def _pair(v: Any, name: str) -> List[int]:
+    if isinstance(v, (list, tuple)):
+        if len(v) != 2:
+            raise RuntimeError(f"[{name}] expected 2 values, got {list(v)}")
+        return [int(x) for x in v]
+    return [int(v)] * 2
+
+
+def _one_hot_kernel(channels: int, kh: int, kw: int, like: Any) -> Any:
+    """(channels * kh * kw, 1, kh, kw): output channel c * K + k picks kernel position k."""
+    k = kh * kw
+    eye = np.tile(np.eye(k).reshape(k, 1, kh, kw), (channels, 1, 1, 1))
+    return _values(eye, like)
+
+
+def unfold(input: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Any:
+    k, d, p, s = (_pair(kernel_size, "unfold"), _pair(dilation, "unfold"),
+                  _pair(padding, "unfold"), _pair(stride, "unfold"))
+    if input.dim() not in (3, 4):
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
+                           f"other non-zero dimensions for input, but got: {list(input.shape)}")
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    h, w = x.shape[2], x.shape[3]
+    blocks = [(h + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1,
+              (w + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1]
+    if blocks[0] < 1 or blocks[1] < 1:
+        raise RuntimeError(f"Given input with spatial size ({h}, {w}), kernel_size=({k[0]}, {k[1]}), "
+                           f"dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), calculated shape "
+                           f"of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), but its "
+                           "components must be at least one.")
+    c = x.shape[1]
+    weight = _one_hot_kernel(c, k[0], k[1], x)
+    out = _C.call("convolution", (x, weight, None, s, p, d, False, [0, 0], c))
+    out = out.reshape(x.shape[0], c * k[0] * k[1], blocks[0] * blocks[1])
+    return out if batched else out.squeeze(0)
+
+
+def fold(input: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+         stride: Any = 1) -> Any:
+    o, k, d, p, s = (_pair(output_size, "fold"), _pair(kernel_size, "fold"),
+                     _pair(dilation, "fold"), _pair(padding, "fold"), _pair(stride, "fold"))
+    if input.dim() not in (2, 3):
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor with possibly 0 batch size and "
+                           f"non-zero dimensions for input, but got: {list(input.shape)}")
+    batched = input.dim() == 3
+    x = input if batched else input.unsqueeze(0)
+    kk = k[0] * k[1]
+    if x.shape[1] % kk != 0:
+        raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product of "
+                           f"kernel_size, but got input.size(1)={x.shape[1]} and "
+                           f"kernel_size=({k[0]}, {k[1]})")
+    blocks = [(o[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2)]
+    if blocks[0] * blocks[1] != x.shape[2]:
+        raise RuntimeError(f"Given output_size=({o[0]}, {o[1]}), kernel_size=({k[0]}, {k[1]}), "
+                           f"dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), stride=({s[0]}, "
+                           f"{s[1]}), expected size of input's dimension 2 to match the calculated "
+                           f"number of sliding blocks {blocks[0]} * {blocks[1]} = "
+                           f"{blocks[0] * blocks[1]}, but got input.size(2)={x.shape[2]}.")
+    c = x.shape[1] // kk
+    cols = x.reshape(x.shape[0], x.shape[1], blocks[0], blocks[1])
+    # conv_transpose output = (L - 1) s - 2 p + d (k - 1) + 1 + output_padding
+    out_pad = [o[i] - ((blocks[i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + 1) for i in range(2)]
+    weight = _one_hot_kernel(c, k[0], k[1], x)
+    out = _C.call("convolution", (cols, weight, None, s, p, d, True, out_pad, c))
+    return out if batched else out.squeeze(0)
+
+
+# ---- grid_sample ----
+
+def _unnormalize(coord: Any, size: int, align_corners: bool) -> Any:
+    if align_corners:
+        return (coord + 1) * ((size - 1) / 2)
+    return ((coord + 1) * size - 1) / 2
+
+
+def _clip(coord: Any, size: int) -> Any:
+    """min(size - 1, max(coord, 0)) with zero gradient at and beyond the bounds, as ATen."""
+    td = _td()
+    return td.where(coord <= 0, 0.0, td.where(coord >= size - 1, float(size - 1), coord))
+
+
+def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners: Optional[bool] = None) -> Any:
+    td = _td()
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' "
+                         f"or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to "
+                      "align_corners=False since 1.3.0. Please specify align_corners=True if the "
+                      "old behavior is desired. See the documentation of grid_sample for details.")
+        align_corners = False
+    if grid.dim() != input.dim():
+        raise RuntimeError("grid_sampler(): expected grid to have same number of dimensions as "
+                           f"input, but got input with sizes {list(input.shape)} and grid with "
+                           f"sizes {list(grid.shape)}")
+    if input.dim() != 4:
+        raise NotImplementedError("tensord: grid_sample supports 4-D input only")
+    if grid.shape[-1] != 2:
+        raise RuntimeError("grid_sampler(): expected grid to have size 2 in last dimension, but "
+                           f"got grid with sizes {list(grid.shape)}")
+    if grid.shape[0] != input.shape[0]:
+        raise RuntimeError("grid_sampler(): expected grid and input to have same batch size, but "
+                           f"got input with sizes {list(input.shape)} and grid with sizes "
+                           f"{list(grid.shape)}")
+    if mode == "bicubic" or padding_mode == "reflection":
+        raise NotImplementedError(f"tensord: grid_sample(mode='{mode}', padding_mode="
+                                  f"'{padding_mode}') is not supported")
+    n, c, h, w = input.shape
+    ho, wo = grid.shape[1], grid.shape[2]
+    ix = _unnormalize(grid.select(-1, 0), w, align_corners)
+    iy = _unnormalize(grid.select(-1, 1), h, align_corners)
+    if padding_mode == "border":
+        ix, iy = _clip(ix, w), _clip(iy, h)
+    flat = input.reshape(n, c, h * w)
+
+    def sample(xi: Any, yi: Any) -> tuple:
+        """Values at integer positions (N, C, Ho, Wo) and whether they are inside."""
+        inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
+        lin = td.where(inside, yi * w + xi, 0.0).to(td.int64).reshape(n, 1, ho * wo)
+        vals = td.gather(flat, 2, lin.expand(n, c, ho * wo)).reshape(n, c, ho, wo)
+        return vals, inside
+
+    if mode == "nearest":
+        vals, inside = sample(td.round(ix), td.round(iy))
+        return td.where(inside.unsqueeze(1), vals, 0.0)
+    x0, y0 = td.floor(ix), td.floor(iy)
+    x1, y1 = x0 + 1, y0 + 1
+    out = None
+    for xs, ys, wx, wy in ((x0, y0, x1 - ix, y1 - iy), (x1, y0, ix - x0, y1 - iy),
+                           (x0, y1, x1 - ix, iy - y0), (x1, y1, ix - x0, iy - y0)):
+        vals, inside = sample(xs, ys)
+        weight = td.where(inside, wx * wy, 0.0).unsqueeze(1)
+        term = vals * weight
+        out = term if out is None else out + term
+    return out
+
+
+# ---- pixel / channel shuffle ----
+
+def pixel_shuffle(input: Any, upscale_factor: int) -> Any:
+    r = int(upscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {input.dim()} dimension(s)")
+    c, h, w = input.shape[-3:]
+    if c % (r * r) != 0:
+        raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be divisible "
+                           f"by the square of upscale_factor, but input.size(-3)={c} is not "
+                           f"divisible by {r * r}")
+    lead = list(input.shape[:-3])
+    oc = c // (r * r)
+    x = input.reshape(lead + [oc, r, r, h, w])
+    k = len(lead)
+    x = x.permute(list(range(k)) + [k, k + 3, k + 1, k + 4, k + 2])
+    return x.reshape(lead + [oc, h * r, w * r])
+
+
+def pixel_unshuffle(input: Any, downscale_factor: int) -> Any:
+    r = int(downscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {input.dim()} dimension(s)")
+    c, h, w = input.shape[-3:]
+    if h % r != 0:
+        raise RuntimeError("pixel_unshuffle expects height to be divisible by downscale_factor, "
+                           f"but input.size(-2)={h} is not divisible by {r}")
+    if w % r != 0:
+        raise RuntimeError("pixel_unshuffle expects width to be divisible by downscale_factor, "
+                           f"but input.size(-1)={w} is not divisible by {r}")
+    lead = list(input.shape[:-3])
+    k = len(lead)
+    x = input.reshape(lead + [c, h // r, r, w // r, r])
+    x = x.permute(list(range(k)) + [k, k + 2, k + 4, k + 1, k + 3])
+    return x.reshape(lead + [c * r * r, h // r, w // r])
+
+
+def channel_shuffle(input: Any, groups: int) -> Any:
+    if input.dim() <= 2:
+        raise RuntimeError("channel_shuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {input.dim()} dimension(s)")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of "
+                           f"groups:{groups}")
+    c = input.shape[1]
+    if c % groups != 0:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and "
+                           f"{groups} groups.")
+    n, rest = input.shape[0], list(input.shape[2:])
+    x = input.reshape([n, groups, c // groups] + rest).transpose(1, 2)
+    return x.reshape([n, c] + rest)
