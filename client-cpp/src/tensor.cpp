@@ -1,7 +1,5 @@
 #include "tensord/tensor.h"
 
-#include <algorithm>
-
 namespace tensord {
 namespace {
 
@@ -108,11 +106,11 @@ Tensor Tensor::Op(const char* op, std::vector<Arg> rest, const Loc& loc) const {
 
 int64_t Tensor::size(int64_t dim) const {
   const int64_t n = this->dim();
+  TD_CHECK(n > 0, kIndex, "[size] Dimension specified as ", dim, " but tensor has no dimensions");
   const int64_t d = dim < 0 ? dim + n : dim;
-  TD_CHECK(d >= 0 && d < std::max<int64_t>(n, 1), kIndex,
-           "[size] Dimension out of range (expected to be in range of [", -n, ", ", n - 1,
-           "], but got ", dim, ")");
-  return n == 0 ? 1 : sizes()[d];
+  TD_CHECK(d >= 0 && d < n, kIndex, "[size] Dimension out of range (expected to be in range of [", -n,
+           ", ", n - 1, "], but got ", dim, ")");
+  return sizes()[d];
 }
 
 // ---------------------------------------------------------------- autograd

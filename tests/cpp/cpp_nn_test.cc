@@ -157,6 +157,27 @@ TEST_F(CppNnTest, ModulesNameParametersAndBuffersAsTorch) {
   EXPECT_EQ(model.forward(x).sizes(), (Shape{2, 2}));
 }
 
+TEST_F(CppNnTest, Conv2dAndMaxPool2dMatchHandComputation) {
+  nn::Conv2d conv(s(), 1, 1, {2});
+  Set(conv.weight, {1, 1, 1, 1});
+  Set(conv.bias, {0.5});
+  auto x = s().Arange(0, 9).view({1, 1, 3, 3}).to(DType::kFloat32);
+  auto y = conv(x);
+  EXPECT_EQ(y.sizes(), (Shape{1, 1, 2, 2}));
+  ExpectNear(y.to_vector<float>(), {8.5, 12.5, 20.5, 24.5}, 1e-6);
+  y.sum().backward();  // dW[i][j]: the sum of the inputs window (i, j) touches
+  ExpectNear(conv.weight.grad().to_vector<float>(), {8, 12, 20, 24}, 1e-5);
+  ExpectNear(conv.bias.grad().to_vector<float>(), {4}, 1e-6);
+  EXPECT_EQ(conv(x.view({1, 3, 3})).sizes(), (Shape{1, 2, 2})) << "unbatched input";
+
+  nn::MaxPool2d pool({2});
+  auto p = pool(s().Arange(0, 16).view({1, 1, 4, 4}).to(DType::kFloat32));
+  ExpectNear(p.to_vector<float>(), {5, 7, 13, 15}, 0);
+  EXPECT_EQ(x.size(-1), 3);
+  EXPECT_THROW(x.size(4), OpError);
+  EXPECT_THROW(s().Zeros({}).size(0), OpError);
+}
+
 TEST_F(CppNnTest, BatchNormUpdatesRunningStatsInTrainingAndUsesThemInEval) {
   nn::BatchNorm2d bn(s(), 1, 1e-5, 0.1);
   auto x = s().FromVector<float>({1, 2, 3, 6}, {4, 1, 1, 1});  // mean 3, unbiased var 14/3
