@@ -39,7 +39,8 @@ int main(int argc, char** argv) {
     auto x = s.FromVector<float>(xs, {kN, 2});
     auto y = s.FromVector<int64_t>(ys, {kN});
 
-    auto model = std::make_shared<nn::Sequential>(nn::Linear(s, 2, 16), nn::ReLU(), nn::Linear(s, 16, kClasses));
+    auto model = std::make_shared<nn::Sequential>(nn::Linear(s, 2, 16), nn::ReLU(),
+                                                  nn::Linear(s, 16, kClasses));
     tensord::optim::SGD opt(model->parameters(), {.lr = 0.1, .momentum = 0.9});
 
     for (int epoch = 0; epoch < epochs; ++epoch) {

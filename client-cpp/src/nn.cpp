@@ -124,7 +124,8 @@ Tensor Module::get(const std::string& name) const {
 namespace init {
 
 std::pair<int64_t, int64_t> fan_in_and_fan_out(const Tensor& t) {
-  TD_CHECK(t.dim() >= 2, kValue, "[init] Fan in and fan out can not be computed for tensor with "
+  TD_CHECK(t.dim() >= 2, kValue,
+           "[init] Fan in and fan out can not be computed for tensor with "
            "fewer than 2 dimensions");
   int64_t receptive = 1;
   for (int64_t d = 2; d < t.dim(); ++d) receptive *= t.sizes()[d];
@@ -174,14 +175,16 @@ Linear::Linear(Session& s, int64_t in_features, int64_t out_features, bool with_
 
 Tensor Linear::forward(const Tensor& input) { return functional::linear(input, weight, bias); }
 
-Conv2d::Conv2d(Session& s, int64_t in_channels, int64_t out_channels, std::vector<int64_t> kernel_size,
-               Conv2dOptions opts)
+Conv2d::Conv2d(Session& s, int64_t in_channels, int64_t out_channels,
+               std::vector<int64_t> kernel_size, Conv2dOptions opts)
     : Module("Conv2d"), options(std::move(opts)) {
   if (kernel_size.size() == 1) kernel_size.push_back(kernel_size[0]);
   TD_CHECK(kernel_size.size() == 2, kValue, "[Conv2d] kernel_size must have 1 or 2 elements");
   TD_CHECK(options.groups > 0, kValue, "[Conv2d] groups must be a positive integer");
-  TD_CHECK(in_channels % options.groups == 0, kValue, "[Conv2d] in_channels must be divisible by groups");
-  TD_CHECK(out_channels % options.groups == 0, kValue, "[Conv2d] out_channels must be divisible by groups");
+  TD_CHECK(in_channels % options.groups == 0, kValue,
+           "[Conv2d] in_channels must be divisible by groups");
+  TD_CHECK(out_channels % options.groups == 0, kValue,
+           "[Conv2d] out_channels must be divisible by groups");
   weight = s.Empty({out_channels, in_channels / options.groups, kernel_size[0], kernel_size[1]});
   if (options.bias) bias = s.Empty({out_channels});
   DefaultInit(weight, bias);
@@ -190,13 +193,15 @@ Conv2d::Conv2d(Session& s, int64_t in_channels, int64_t out_channels, std::vecto
 }
 
 Tensor Conv2d::forward(const Tensor& input) {
-  TD_CHECK(input.dim() == 3 || input.dim() == 4, kRuntime, "[conv2d] Expected 3D (unbatched) or 4D "
-           "(batched) input to conv2d, but got input of size: ", ShapeStr(input.sizes()));
+  TD_CHECK(input.dim() == 3 || input.dim() == 4, kRuntime,
+           "[conv2d] Expected 3D (unbatched) or 4D "
+           "(batched) input to conv2d, but got input of size: ",
+           ShapeStr(input.sizes()));
   const bool unbatched = input.dim() == 3;
   Tensor x = unbatched ? input.session().Call1("unsqueeze", {input, int64_t{0}}) : input;
-  Tensor y = x.session().Call1("convolution", {x, weight, bias, options.stride, options.padding,
-                                               options.dilation, false, std::vector<int64_t>{0, 0},
-                                               options.groups});
+  Tensor y = x.session().Call1(
+      "convolution", {x, weight, bias, options.stride, options.padding, options.dilation, false,
+                      std::vector<int64_t>{0, 0}, options.groups});
   return unbatched ? y.session().Call1("squeeze", {y, int64_t{0}}) : y;
 }
 
@@ -215,7 +220,8 @@ BatchNorm2d::BatchNorm2d(Session& s, int64_t num_features, double eps_, double m
 }
 
 Tensor BatchNorm2d::forward(const Tensor& input) {
-  TD_CHECK(input.dim() == 4, kValue, "[BatchNorm2d] expected 4D input (got ", input.dim(), "D input)");
+  TD_CHECK(input.dim() == 4, kValue, "[BatchNorm2d] expected 4D input (got ", input.dim(),
+           "D input)");
   const bool use_batch_stats = is_training() || !running_mean.defined();
   if (is_training() && num_batches_tracked.defined()) {
     NoGradGuard no_grad;
@@ -227,15 +233,22 @@ Tensor BatchNorm2d::forward(const Tensor& input) {
 }
 
 Dropout::Dropout(double p_) : Module("Dropout"), p(p_) {
-  TD_CHECK(p >= 0 && p <= 1, kValue, "[Dropout] dropout probability has to be between 0 and 1, but got ", p);
+  TD_CHECK(p >= 0 && p <= 1, kValue,
+           "[Dropout] dropout probability has to be between 0 and 1, but got ", p);
 }
 
-Tensor Dropout::forward(const Tensor& input) { return functional::dropout(input, p, is_training()); }
+Tensor Dropout::forward(const Tensor& input) {
+  return functional::dropout(input, p, is_training());
+}
 
 MaxPool2d::MaxPool2d(std::vector<int64_t> kernel_size_, std::vector<int64_t> stride_,
                      std::vector<int64_t> padding_, std::vector<int64_t> dilation_, bool ceil_mode_)
-    : Module("MaxPool2d"), kernel_size(std::move(kernel_size_)), stride(std::move(stride_)),
-      padding(std::move(padding_)), dilation(std::move(dilation_)), ceil_mode(ceil_mode_) {}
+    : Module("MaxPool2d"),
+      kernel_size(std::move(kernel_size_)),
+      stride(std::move(stride_)),
+      padding(std::move(padding_)),
+      dilation(std::move(dilation_)),
+      ceil_mode(ceil_mode_) {}
 
 Tensor MaxPool2d::forward(const Tensor& input) {
   return input.session().Call("max_pool2d_with_indices",
@@ -259,13 +272,15 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   return bias.defined() ? y + bias : y;
 }
 
-Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction,
-                int64_t ignore_index) {
-  return input.session().Call("nll_loss_forward", {input, target, weight, static_cast<int64_t>(reduction),
-                                                   ignore_index})[0];
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
+                Reduction reduction, int64_t ignore_index) {
+  return input.session().Call(
+      "nll_loss_forward",
+      {input, target, weight, static_cast<int64_t>(reduction), ignore_index})[0];
 }
 
-Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction, int64_t ignore_index) {
+Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction,
+                     int64_t ignore_index) {
   const int64_t class_dim = input.dim() == 1 ? 0 : 1;
   return nll_loss(input.log_softmax(class_dim), target, Tensor(), reduction, ignore_index);
 }
@@ -275,7 +290,8 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
 }
 
 Tensor dropout(const Tensor& input, double p, bool training) {
-  TD_CHECK(p >= 0 && p <= 1, kValue, "[dropout] dropout probability has to be between 0 and 1, but got ", p);
+  TD_CHECK(p >= 0 && p <= 1, kValue,
+           "[dropout] dropout probability has to be between 0 and 1, but got ", p);
   if (!training || p == 0) return input;
   Session s = input.session();
   if (p == 1) return input * 0.0;

@@ -20,7 +20,8 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions opts)
     : Optimizer(std::move(params)), options(opts), momentum_buffers_(params_.size()) {
   TD_CHECK(options.lr >= 0, kValue, "[SGD] Invalid learning rate: ", options.lr);
   TD_CHECK(options.momentum >= 0, kValue, "[SGD] Invalid momentum value: ", options.momentum);
-  TD_CHECK(options.weight_decay >= 0, kValue, "[SGD] Invalid weight_decay value: ", options.weight_decay);
+  TD_CHECK(options.weight_decay >= 0, kValue,
+           "[SGD] Invalid weight_decay value: ", options.weight_decay);
   TD_CHECK(!options.nesterov || (options.momentum > 0 && options.dampening == 0), kValue,
            "[SGD] Nesterov momentum requires a momentum and zero dampening");
 }
@@ -49,11 +50,12 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions opts)
     : Optimizer(std::move(params)), options(opts), state_(params_.size()) {
   TD_CHECK(options.lr >= 0, kValue, "[Adam] Invalid learning rate: ", options.lr);
   TD_CHECK(options.eps >= 0, kValue, "[Adam] Invalid epsilon value: ", options.eps);
-  TD_CHECK(options.beta1 >= 0 && options.beta1 < 1, kValue, "[Adam] Invalid beta parameter at index 0: ",
-           options.beta1);
-  TD_CHECK(options.beta2 >= 0 && options.beta2 < 1, kValue, "[Adam] Invalid beta parameter at index 1: ",
-           options.beta2);
-  TD_CHECK(options.weight_decay >= 0, kValue, "[Adam] Invalid weight_decay value: ", options.weight_decay);
+  TD_CHECK(options.beta1 >= 0 && options.beta1 < 1, kValue,
+           "[Adam] Invalid beta parameter at index 0: ", options.beta1);
+  TD_CHECK(options.beta2 >= 0 && options.beta2 < 1, kValue,
+           "[Adam] Invalid beta parameter at index 1: ", options.beta2);
+  TD_CHECK(options.weight_decay >= 0, kValue,
+           "[Adam] Invalid weight_decay value: ", options.weight_decay);
 }
 
 void Adam::step() {

@@ -16,16 +16,26 @@ namespace {
 
 const char* StorageName(DType d) {
   switch (d) {
-    case DType::kFloat32: return "FloatStorage";
-    case DType::kFloat64: return "DoubleStorage";
-    case DType::kFloat16: return "HalfStorage";
-    case DType::kBFloat16: return "BFloat16Storage";
-    case DType::kInt64: return "LongStorage";
-    case DType::kInt32: return "IntStorage";
-    case DType::kInt16: return "ShortStorage";
-    case DType::kInt8: return "CharStorage";
-    case DType::kUInt8: return "ByteStorage";
-    case DType::kBool: return "BoolStorage";
+    case DType::kFloat32:
+      return "FloatStorage";
+    case DType::kFloat64:
+      return "DoubleStorage";
+    case DType::kFloat16:
+      return "HalfStorage";
+    case DType::kBFloat16:
+      return "BFloat16Storage";
+    case DType::kInt64:
+      return "LongStorage";
+    case DType::kInt32:
+      return "IntStorage";
+    case DType::kInt16:
+      return "ShortStorage";
+    case DType::kInt8:
+      return "CharStorage";
+    case DType::kUInt8:
+      return "ByteStorage";
+    case DType::kBool:
+      return "BoolStorage";
   }
   return "";
 }
@@ -35,7 +45,9 @@ const char* StorageName(DType d) {
 class PickleWriter {
  public:
   void Proto() { out_ += "\x80\x02"; }
-  void Global(const std::string& module, const std::string& name) { out_ += "c" + module + "\n" + name + "\n"; }
+  void Global(const std::string& module, const std::string& name) {
+    out_ += "c" + module + "\n" + name + "\n";
+  }
   void Mark() { out_ += '('; }
   void Tuple() { out_ += 't'; }
   void EmptyTuple() { out_ += ')'; }
@@ -99,7 +111,9 @@ using Dict = std::vector<std::pair<ObjPtr, ObjPtr>>;
 using Items = std::vector<ObjPtr>;
 struct Mark {};
 struct Obj {
-  std::variant<std::monostate, bool, int64_t, std::string, Items, Global, Dict, StorageRef, TensorRef, Mark> v;
+  std::variant<std::monostate, bool, int64_t, std::string, Items, Global, Dict, StorageRef,
+               TensorRef, Mark>
+      v;
 };
 
 class PickleReader {
@@ -110,16 +124,37 @@ class PickleReader {
     while (true) {
       const uint8_t op = Byte();
       switch (op) {
-        case 0x80: Byte(); break;  // PROTO
-        case 'c': Push(Make(Global{Line(), Line()})); CheckGlobal(); break;
-        case 'q': memo_[Byte()] = Top(); break;
-        case 'r': memo_[static_cast<uint32_t>(Le(4))] = Top(); break;
-        case 'h': Push(Memo(Byte())); break;
-        case 'j': Push(Memo(static_cast<uint32_t>(Le(4)))); break;
-        case '(': marks_.push_back(stack_.size()); break;
-        case ')': Push(Make(Items{})); break;
-        case 't': Push(Make(PopMark())); break;
-        case 0x85: case 0x86: case 0x87: {
+        case 0x80:
+          Byte();
+          break;  // PROTO
+        case 'c':
+          Push(Make(Global{Line(), Line()}));
+          CheckGlobal();
+          break;
+        case 'q':
+          memo_[Byte()] = Top();
+          break;
+        case 'r':
+          memo_[static_cast<uint32_t>(Le(4))] = Top();
+          break;
+        case 'h':
+          Push(Memo(Byte()));
+          break;
+        case 'j':
+          Push(Memo(static_cast<uint32_t>(Le(4))));
+          break;
+        case '(':
+          marks_.push_back(stack_.size());
+          break;
+        case ')':
+          Push(Make(Items{}));
+          break;
+        case 't':
+          Push(Make(PopMark()));
+          break;
+        case 0x85:
+        case 0x86:
+        case 0x87: {
           const size_t n = op - 0x84;
           Need(n);
           Items items(stack_.end() - static_cast<int64_t>(n), stack_.end());
@@ -127,26 +162,61 @@ class PickleReader {
           Push(Make(std::move(items)));
           break;
         }
-        case 'X': { const uint64_t n = Le(4); Push(Make(Bytes(n))); break; }
-        case 0x8c: { const uint64_t n = Byte(); Push(Make(Bytes(n))); break; }
-        case 'K': Push(Make(static_cast<int64_t>(Byte()))); break;
-        case 'M': Push(Make(static_cast<int64_t>(Le(2)))); break;
-        case 'J': Push(Make(static_cast<int64_t>(static_cast<int32_t>(Le(4))))); break;
+        case 'X': {
+          const uint64_t n = Le(4);
+          Push(Make(Bytes(n)));
+          break;
+        }
+        case 0x8c: {
+          const uint64_t n = Byte();
+          Push(Make(Bytes(n)));
+          break;
+        }
+        case 'K':
+          Push(Make(static_cast<int64_t>(Byte())));
+          break;
+        case 'M':
+          Push(Make(static_cast<int64_t>(Le(2))));
+          break;
+        case 'J':
+          Push(Make(static_cast<int64_t>(static_cast<int32_t>(Le(4)))));
+          break;
         case 0x8a: {
           const uint64_t n = Byte();
           Check(n <= 8, "integer too large");
           uint64_t v = Le(static_cast<int>(n));
-          if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1) v |= ~uint64_t{0} << (8 * n);  // sign-extend
+          if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1)
+            v |= ~uint64_t{0} << (8 * n);  // sign-extend
           Push(Make(static_cast<int64_t>(v)));
           break;
         }
-        case 0x88: Push(Make(true)); break;
-        case 0x89: Push(Make(false)); break;
-        case 'N': Push(std::make_shared<Obj>()); break;
-        case '}': Push(Make(Dict{})); break;
-        case 'Q': Push(PersistentLoad(Pop())); break;
-        case 'R': { ObjPtr args = Pop(); ObjPtr fn = Pop(); Push(Reduce(*fn, *args)); break; }
-        case 's': { ObjPtr v = Pop(); ObjPtr k = Pop(); AsDict(Top()).emplace_back(k, v); break; }
+        case 0x88:
+          Push(Make(true));
+          break;
+        case 0x89:
+          Push(Make(false));
+          break;
+        case 'N':
+          Push(std::make_shared<Obj>());
+          break;
+        case '}':
+          Push(Make(Dict{}));
+          break;
+        case 'Q':
+          Push(PersistentLoad(Pop()));
+          break;
+        case 'R': {
+          ObjPtr args = Pop();
+          ObjPtr fn = Pop();
+          Push(Reduce(*fn, *args));
+          break;
+        }
+        case 's': {
+          ObjPtr v = Pop();
+          ObjPtr k = Pop();
+          AsDict(Top()).emplace_back(k, v);
+          break;
+        }
         case 'u': {
           Items kv = PopMark();
           Check(kv.size() % 2 == 0, "SETITEMS with an odd number of items");
@@ -159,7 +229,9 @@ class PickleReader {
           AsDict(Top());
           break;
         }
-        case '.': Need(1); return Pop();
+        case '.':
+          Need(1);
+          return Pop();
         default:
           Fail(ErrorKind::kRuntime, "[load] ", what_, ": unsupported pickle opcode 0x", Hex(op),
                " (the C++ loader reads only state_dicts of tensors)");
@@ -203,7 +275,9 @@ class PickleReader {
     pos_ = end + 1;
     return s;
   }
-  void Need(size_t n) { Check(stack_.size() >= n + (marks_.empty() ? 0 : marks_.back()), "stack underflow"); }
+  void Need(size_t n) {
+    Check(stack_.size() >= n + (marks_.empty() ? 0 : marks_.back()), "stack underflow");
+  }
   void Push(ObjPtr o) { stack_.push_back(std::move(o)); }
   ObjPtr Pop() {
     Need(1);
@@ -235,7 +309,8 @@ class PickleReader {
   void CheckGlobal() {
     const Global& g = std::get<Global>(stack_.back()->v);
     static const std::set<std::pair<std::string, std::string>> allowed = {
-        {"collections", "OrderedDict"}, {"torch._utils", "_rebuild_tensor_v2"},
+        {"collections", "OrderedDict"},
+        {"torch._utils", "_rebuild_tensor_v2"},
         {"torch._utils", "_rebuild_parameter"}};
     if (allowed.count({g.module, g.name})) return;
     if (g.module == "torch" && StorageDType(g.name, nullptr)) return;
@@ -267,7 +342,8 @@ class PickleReader {
   ObjPtr PersistentLoad(const ObjPtr& pid) {
     const Items& t = AsItems(pid);
     Check(t.size() == 5 && std::holds_alternative<std::string>(t[0]->v) &&
-              std::get<std::string>(t[0]->v) == "storage" && std::holds_alternative<Global>(t[1]->v) &&
+              std::get<std::string>(t[0]->v) == "storage" &&
+              std::holds_alternative<Global>(t[1]->v) &&
               std::holds_alternative<std::string>(t[2]->v),
           "unsupported persistent id");
     StorageRef s;
@@ -286,11 +362,14 @@ class PickleReader {
       return Make(Dict{});
     }
     if (g.name == "_rebuild_tensor_v2") {
-      Check(a.size() >= 4 && std::holds_alternative<StorageRef>(a[0]->v), "malformed _rebuild_tensor_v2");
-      return Make(TensorRef{std::get<StorageRef>(a[0]->v), AsInt(a[1]), AsShape(a[2]), AsShape(a[3])});
+      Check(a.size() >= 4 && std::holds_alternative<StorageRef>(a[0]->v),
+            "malformed _rebuild_tensor_v2");
+      return Make(
+          TensorRef{std::get<StorageRef>(a[0]->v), AsInt(a[1]), AsShape(a[2]), AsShape(a[3])});
     }
     if (g.name == "_rebuild_parameter") {
-      Check(!a.empty() && std::holds_alternative<TensorRef>(a[0]->v), "malformed _rebuild_parameter");
+      Check(!a.empty() && std::holds_alternative<TensorRef>(a[0]->v),
+            "malformed _rebuild_parameter");
       return a[0];
     }
     Fail(ErrorKind::kRuntime, "[load] ", what_, ": cannot call '", g.module, ".", g.name, "'");
@@ -372,9 +451,9 @@ nn::NamedTensors load_state_dict(Session& session, const std::string& path) {
     Tensor& flat = flats[t.storage.key];
     if (!flat.defined()) {
       const std::string bytes = zr.Read(prefix + "/data/" + t.storage.key);
-      TD_CHECK(bytes.size() == static_cast<size_t>(t.storage.numel) * ItemSize(t.storage.dtype), kRuntime,
-               "[load] ", what, ": record ", t.storage.key, " holds ", bytes.size(), " bytes, not ",
-               t.storage.numel, " elements of ", DTypeName(t.storage.dtype));
+      TD_CHECK(bytes.size() == static_cast<size_t>(t.storage.numel) * ItemSize(t.storage.dtype),
+               kRuntime, "[load] ", what, ": record ", t.storage.key, " holds ", bytes.size(),
+               " bytes, not ", t.storage.numel, " elements of ", DTypeName(t.storage.dtype));
       flat = Tensor(session.core()->FromBytes(bytes.data(), bytes.size(), t.storage.dtype,
                                               {t.storage.numel}, "serialize.cpp:load"));
     }
@@ -389,7 +468,9 @@ nn::NamedTensors load_state_dict(Session& session, const std::string& path) {
   return out;
 }
 
-void save(const nn::Module& module, const std::string& path) { save_state_dict(module.state_dict(), path); }
+void save(const nn::Module& module, const std::string& path) {
+  save_state_dict(module.state_dict(), path);
+}
 
 void load(nn::Module& module, const std::string& path) {
   nn::NamedTensors own = module.state_dict();
@@ -404,8 +485,8 @@ void load(nn::Module& module, const std::string& path) {
       missing += (missing.empty() ? "\"" : ", \"") + n + "\"";
     } else if (it->second.sizes() != t.sizes()) {
       mismatched += "\n\tsize mismatch for " + n + ": copying a param with shape " +
-                    ShapeStr(it->second.sizes()) + " from checkpoint, the shape in current model is " +
-                    ShapeStr(t.sizes()) + ".";
+                    ShapeStr(it->second.sizes()) +
+                    " from checkpoint, the shape in current model is " + ShapeStr(t.sizes()) + ".";
     }
   }
   std::set<std::string> own_names;

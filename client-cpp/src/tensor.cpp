@@ -108,8 +108,8 @@ int64_t Tensor::size(int64_t dim) const {
   const int64_t n = this->dim();
   TD_CHECK(n > 0, kIndex, "[size] Dimension specified as ", dim, " but tensor has no dimensions");
   const int64_t d = dim < 0 ? dim + n : dim;
-  TD_CHECK(d >= 0 && d < n, kIndex, "[size] Dimension out of range (expected to be in range of [", -n,
-           ", ", n - 1, "], but got ", dim, ")");
+  TD_CHECK(d >= 0 && d < n, kIndex, "[size] Dimension out of range (expected to be in range of [",
+           -n, ", ", n - 1, "], but got ", dim, ")");
   return sizes()[d];
 }
 
@@ -126,14 +126,17 @@ void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, 
            "[backward] element 0 of tensors does not require grad and does not have a grad_fn");
   Tensor g = gradient;
   if (!g.defined()) {
-    TD_CHECK(numel() == 1, kRuntime, "[backward] grad can be implicitly created only for scalar outputs");
+    TD_CHECK(numel() == 1, kRuntime,
+             "[backward] grad can be implicitly created only for scalar outputs");
     g = ones_like(*this, loc);
   } else {
-    TD_CHECK(g.sizes() == sizes(), kRuntime, "[backward] Mismatch in shape: grad_output[0] has a shape of ",
-             ShapeStr(g.sizes()), " and output[0] has a shape of ", ShapeStr(sizes()), ".");
+    TD_CHECK(g.sizes() == sizes(), kRuntime,
+             "[backward] Mismatch in shape: grad_output[0] has a shape of ", ShapeStr(g.sizes()),
+             " and output[0] has a shape of ", ShapeStr(sizes()), ".");
   }
-  session().Call("_backward", {std::vector<Tensor>{*this}, std::vector<Tensor>{g},
-                               std::vector<Tensor>{}, retain_graph.value_or(create_graph), create_graph},
+  session().Call("_backward",
+                 {std::vector<Tensor>{*this}, std::vector<Tensor>{g}, std::vector<Tensor>{},
+                  retain_graph.value_or(create_graph), create_graph},
                  loc);
 }
 
@@ -152,8 +155,10 @@ Tensor Tensor::grad(Loc loc) const {
 
 void Tensor::set_grad(const Tensor& grad, Loc loc) const {
   if (grad.defined()) {
-    TD_CHECK(grad.sizes() == sizes(), kRuntime, "[set_grad] assigned grad has data of a different size");
-    TD_CHECK(grad.dtype() == dtype(), kRuntime, "[set_grad] assigned grad has data of a different type");
+    TD_CHECK(grad.sizes() == sizes(), kRuntime,
+             "[set_grad] assigned grad has data of a different size");
+    TD_CHECK(grad.dtype() == dtype(), kRuntime,
+             "[set_grad] assigned grad has data of a different type");
   }
   session().Call("_grad_set", {*this, grad}, loc);
 }
@@ -199,7 +204,9 @@ Tensor Tensor::argmax(int64_t dim, bool keepdim, Loc loc) const {
 Tensor Tensor::eq(const Arg& other, Loc loc) const { return Op("eq", {other}, loc); }
 Tensor Tensor::gt(const Arg& other, Loc loc) const { return Op("gt", {other}, loc); }
 Tensor Tensor::lt(const Arg& other, Loc loc) const { return Op("lt", {other}, loc); }
-Tensor Tensor::view(std::vector<int64_t> size, Loc loc) const { return Op("view", {std::move(size)}, loc); }
+Tensor Tensor::view(std::vector<int64_t> size, Loc loc) const {
+  return Op("view", {std::move(size)}, loc);
+}
 Tensor Tensor::reshape(std::vector<int64_t> size, Loc loc) const {
   return Op("reshape", {std::move(size)}, loc);
 }
@@ -211,18 +218,30 @@ Tensor Tensor::to(DType dtype, Loc loc) const {
   return Op("to_dtype", {dtype}, loc);
 }
 Tensor Tensor::clone(Loc loc) const { return Op("clone", {}, loc); }
-Tensor Tensor::add_(const Arg& other, double alpha, Loc loc) const { return Op("add_", {other, alpha}, loc); }
+Tensor Tensor::add_(const Arg& other, double alpha, Loc loc) const {
+  return Op("add_", {other, alpha}, loc);
+}
 Tensor Tensor::mul_(const Arg& other, Loc loc) const { return Op("mul_", {other}, loc); }
 Tensor Tensor::zero_(Loc loc) const { return Op("zero_", {}, loc); }
 Tensor Tensor::fill_(double value, Loc loc) const { return Op("fill_", {value}, loc); }
 Tensor Tensor::copy_(const Tensor& src, Loc loc) const { return Op("copy_", {src}, loc); }
-Tensor Tensor::uniform_(double from, double to, Loc loc) const { return Op("uniform_", {from, to}, loc); }
-Tensor Tensor::normal_(double mean, double std, Loc loc) const { return Op("normal_", {mean, std}, loc); }
+Tensor Tensor::uniform_(double from, double to, Loc loc) const {
+  return Op("uniform_", {from, to}, loc);
+}
+Tensor Tensor::normal_(double mean, double std, Loc loc) const {
+  return Op("normal_", {mean, std}, loc);
+}
 
-Tensor matmul(const Tensor& a, const Tensor& b, std::source_location loc) { return a.matmul(b, loc); }
+Tensor matmul(const Tensor& a, const Tensor& b, std::source_location loc) {
+  return a.matmul(b, loc);
+}
 Tensor relu(const Tensor& x, std::source_location loc) { return x.relu(loc); }
-Tensor log_softmax(const Tensor& x, int64_t dim, std::source_location loc) { return x.log_softmax(dim, loc); }
-Tensor softmax(const Tensor& x, int64_t dim, std::source_location loc) { return x.softmax(dim, loc); }
+Tensor log_softmax(const Tensor& x, int64_t dim, std::source_location loc) {
+  return x.log_softmax(dim, loc);
+}
+Tensor softmax(const Tensor& x, int64_t dim, std::source_location loc) {
+  return x.softmax(dim, loc);
+}
 Tensor maximum(const Tensor& a, const Tensor& b, std::source_location loc) {
   return a.session().Call1("maximum", {a, b}, loc);
 }

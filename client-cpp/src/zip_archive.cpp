@@ -35,7 +35,8 @@ void Put32(std::string& s, uint32_t v) {
   Put16(s, static_cast<uint16_t>(v >> 16));
 }
 uint16_t Get16(const std::string& s, uint64_t at) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(s[at]) | (static_cast<uint8_t>(s[at + 1]) << 8));
+  return static_cast<uint16_t>(static_cast<uint8_t>(s[at]) |
+                               (static_cast<uint8_t>(s[at + 1]) << 8));
 }
 uint32_t Get32(const std::string& s, uint64_t at) {
   return Get16(s, at) | (static_cast<uint32_t>(Get16(s, at + 2)) << 16);
@@ -50,14 +51,16 @@ uint32_t Crc32(std::string_view data, uint32_t crc) {
   return ~crc;
 }
 
-Writer::Writer(const std::string& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
+Writer::Writer(const std::string& path)
+    : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
   TD_CHECK(out_.good(), kRuntime, "[save] cannot open '", path, "' for writing");
 }
 
 void Writer::Add(const std::string& name, std::string_view data) {
   TD_CHECK(data.size() < std::numeric_limits<uint32_t>::max() &&
-               pos_ + data.size() < std::numeric_limits<uint32_t>::max(), kNotImplemented,
-           "[save] '", path_, "': archives over 4 GiB (zip64) are not supported by the C++ writer");
+               pos_ + data.size() < std::numeric_limits<uint32_t>::max(),
+           kNotImplemented, "[save] '", path_,
+           "': archives over 4 GiB (zip64) are not supported by the C++ writer");
   const uint64_t data_start = pos_ + 30 + name.size() + 4;
   const uint16_t pad = static_cast<uint16_t>((kAlign - data_start % kAlign) % kAlign);
   Entry e{name, Crc32(data), static_cast<uint32_t>(data.size()), static_cast<uint32_t>(pos_)};
@@ -131,7 +134,8 @@ Reader::Reader(const std::string& path) : path_(path) {
   const std::string& b = bytes_;
   // The end-of-central-directory record: the last signature within the
   // final 64 KiB (a comment may follow it).
-  TD_CHECK(b.size() >= 22, kRuntime, "[load] '", path, "' is not a zip archive (PytorchStreamReader "
+  TD_CHECK(b.size() >= 22, kRuntime, "[load] '", path,
+           "' is not a zip archive (PytorchStreamReader "
            "failed reading zip archive: failed finding central directory)");
   int64_t eocd = -1;
   const int64_t lowest = std::max<int64_t>(0, static_cast<int64_t>(b.size()) - 22 - 0xffff);
@@ -141,28 +145,32 @@ Reader::Reader(const std::string& path) : path_(path) {
       break;
     }
   }
-  TD_CHECK(eocd >= 0, kRuntime, "[load] '", path, "' is not a zip archive (PytorchStreamReader "
+  TD_CHECK(eocd >= 0, kRuntime, "[load] '", path,
+           "' is not a zip archive (PytorchStreamReader "
            "failed reading zip archive: failed finding central directory)");
   const uint16_t count = Get16(b, eocd + 10);
   const uint32_t cd_size = Get32(b, eocd + 12), cd_offset = Get32(b, eocd + 16);
   TD_CHECK(cd_offset != 0xffffffffu && count != 0xffff, kNotImplemented, "[load] '", path,
            "' is a zip64 archive, which the C++ reader does not support");
-  TD_CHECK(uint64_t{cd_offset} + cd_size <= b.size(), kRuntime, "[load] '", path, "': truncated archive");
+  TD_CHECK(uint64_t{cd_offset} + cd_size <= b.size(), kRuntime, "[load] '", path,
+           "': truncated archive");
   uint64_t at = cd_offset;
   for (uint16_t i = 0; i < count; ++i) {
     TD_CHECK(at + 46 <= b.size() && Get32(b, at) == kCentralHeader, kRuntime, "[load] '", path,
              "': corrupt central directory");
     const uint16_t method = Get16(b, at + 10);
     const uint32_t crc = Get32(b, at + 16), csize = Get32(b, at + 20), size = Get32(b, at + 24);
-    const uint16_t name_len = Get16(b, at + 28), extra_len = Get16(b, at + 30), comment_len = Get16(b, at + 32);
+    const uint16_t name_len = Get16(b, at + 28), extra_len = Get16(b, at + 30),
+                   comment_len = Get16(b, at + 32);
     const uint32_t local = Get32(b, at + 42);
     std::string name = b.substr(at + 46, name_len);
     TD_CHECK(method == 0 && csize == size, kNotImplemented, "[load] '", path, "': entry '", name,
              "' is compressed; only stored entries (as torch.save writes) are supported");
-    TD_CHECK(uint64_t{local} + 30 <= b.size() && Get32(b, local) == kLocalHeader, kRuntime, "[load] '",
-             path, "': corrupt local header of '", name, "'");
+    TD_CHECK(uint64_t{local} + 30 <= b.size() && Get32(b, local) == kLocalHeader, kRuntime,
+             "[load] '", path, "': corrupt local header of '", name, "'");
     const uint64_t data = local + 30 + Get16(b, local + 26) + Get16(b, local + 28);
-    TD_CHECK(data + size <= b.size(), kRuntime, "[load] '", path, "': entry '", name, "' is truncated");
+    TD_CHECK(data + size <= b.size(), kRuntime, "[load] '", path, "': entry '", name,
+             "' is truncated");
     entries_[name] = Entry{data, size, crc};
     names_.push_back(std::move(name));
     at += 46 + name_len + extra_len + comment_len;
@@ -174,7 +182,8 @@ std::string Reader::Read(const std::string& name) const {
   TD_CHECK(it != entries_.end(), kRuntime, "[load] PytorchStreamReader failed locating file ", name,
            ": file not found in '", path_, "'");
   std::string data = bytes_.substr(it->second.data_offset, it->second.size);
-  TD_CHECK(Crc32(data) == it->second.crc, kRuntime, "[load] '", path_, "': CRC mismatch in '", name, "'");
+  TD_CHECK(Crc32(data) == it->second.crc, kRuntime, "[load] '", path_, "': CRC mismatch in '", name,
+           "'");
   return data;
 }
 

@@ -1,12 +1,12 @@
 // The C++ frontend (autograd API, tensord::nn, optim, save/load) against a
 // real daemon.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "daemon_fixture.h"
 #include "tensord/nn.h"
@@ -53,7 +53,8 @@ TEST_F(CppNnTest, LinearGradientsMatchHandComputation) {
   EXPECT_TRUE(lin.weight.is_leaf());
   ExpectNear(y.to_vector<float>(), {-1, -1, 2.5, -4.5}, 1e-6);
   (y * c).sum().backward();
-  // dL/dW[o][i] = sum_n c[n][o] x[n][i]; dL/db[o] = sum_n c[n][o]; dL/dx[n][i] = sum_o c[n][o] W[o][i].
+  // dL/dW[o][i] = sum_n c[n][o] x[n][i]; dL/db[o] = sum_n c[n][o]; dL/dx[n][i] = sum_o c[n][o]
+  // W[o][i].
   const float w[6] = {1, 2, 3, -1, 0, 1};
   std::vector<double> dw(6, 0), db(2, 0), dx(6, 0);
   for (int n = 0; n < 2; ++n) {
@@ -122,9 +123,7 @@ TEST_F(CppNnTest, NoGradGuardStopsRecordingAndRestores) {
   {
     NoGradGuard no_grad;
     EXPECT_FALSE((p * 2.0).requires_grad());
-    {
-      NoGradGuard nested;
-    }
+    { NoGradGuard nested; }
     EXPECT_FALSE(client::GradEnabled());
   }
   EXPECT_TRUE(client::GradEnabled());
@@ -133,18 +132,20 @@ TEST_F(CppNnTest, NoGradGuardStopsRecordingAndRestores) {
 }
 
 TEST_F(CppNnTest, ModulesNameParametersAndBuffersAsTorch) {
-  nn::Sequential model(nn::Conv2d(s(), 1, 2, {3}), nn::BatchNorm2d(s(), 2), nn::ReLU(), nn::Flatten(),
-                       nn::Linear(s(), 8, 2, /*bias=*/false));
+  nn::Sequential model(nn::Conv2d(s(), 1, 2, {3}), nn::BatchNorm2d(s(), 2), nn::ReLU(),
+                       nn::Flatten(), nn::Linear(s(), 8, 2, /*bias=*/false));
   std::vector<std::string> names;
   for (auto& [n, p] : model.named_parameters()) {
     names.push_back(n);
     EXPECT_TRUE(p.requires_grad() && p.is_leaf()) << n;
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "4.weight"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "4.weight"}));
   names.clear();
   for (auto& [n, t] : model.state_dict()) names.push_back(n);
-  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
-                                             "1.running_var", "1.num_batches_tracked", "4.weight"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                                      "1.running_var", "1.num_batches_tracked", "4.weight"}));
   EXPECT_EQ(model.children().size(), 5u);
   model.eval();
   EXPECT_FALSE(model[1]->is_training());
@@ -265,7 +266,8 @@ TEST_F(CppNnTest, MlpLossDecreases) {
   std::vector<float> xs;
   std::vector<int64_t> ys;
   for (int i = 0; i < 64; ++i) {
-    const float a = static_cast<float>((i * 37) % 64) / 16 - 2, b = static_cast<float>((i * 11) % 64) / 16 - 2;
+    const float a = static_cast<float>((i * 37) % 64) / 16 - 2,
+                b = static_cast<float>((i * 11) % 64) / 16 - 2;
     xs.push_back(a);
     xs.push_back(b);
     ys.push_back(a + b > 0 ? 1 : 0);
@@ -286,7 +288,8 @@ TEST_F(CppNnTest, MlpLossDecreases) {
 }
 
 std::string TempPath(const char* name) {
-  return (std::filesystem::temp_directory_path() / (std::to_string(getpid()) + "_" + name)).string();
+  return (std::filesystem::temp_directory_path() / (std::to_string(getpid()) + "_" + name))
+      .string();
 }
 
 TEST_F(CppNnTest, SaveLoadRoundTripRestoresParametersAndBuffers) {
@@ -322,7 +325,8 @@ TEST_F(CppNnTest, SaveLoadRoundTripRestoresParametersAndBuffers) {
     FAIL() << "a checkpoint of another model must be refused";
   } catch (const OpError& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("Unexpected key(s) in state_dict: \"1.weight\""), std::string::npos) << what;
+    EXPECT_NE(what.find("Unexpected key(s) in state_dict: \"1.weight\""), std::string::npos)
+        << what;
     EXPECT_NE(what.find("size mismatch for 0.weight"), std::string::npos) << what;
   }
   std::remove(path.c_str());
@@ -334,8 +338,10 @@ TEST_F(CppNnTest, LoadsAStateDictWrittenByTorch) {
   const std::string path = TempPath("from_torch.pt");
   const std::string cmd =
       "/usr/bin/python3 -c \"import torch, collections; b = torch.arange(6.).view(2, 3); "
-      "sd = collections.OrderedDict(t=b.t(), row=b[1], n=torch.tensor(7)); sd._metadata = {'': {'version': 1}}; "
-      "torch.save(sd, '" + path + "')\" 2>/dev/null";
+      "sd = collections.OrderedDict(t=b.t(), row=b[1], n=torch.tensor(7)); sd._metadata = {'': "
+      "{'version': 1}}; "
+      "torch.save(sd, '" +
+      path + "')\" 2>/dev/null";
   if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "Debian's python3-torch is not installed";
   auto sd = load_state_dict(s(), path);
   ASSERT_EQ(sd.size(), 3u);

@@ -170,7 +170,9 @@ class Sequential : public Module {
   }
   Tensor forward(const Tensor& input) override;
   size_t size() const { return named_children().size(); }
-  const std::shared_ptr<Module>& operator[](size_t i) const { return named_children().at(i).second; }
+  const std::shared_ptr<Module>& operator[](size_t i) const {
+    return named_children().at(i).second;
+  }
 };
 
 namespace init {
@@ -185,8 +187,8 @@ namespace functional {
 enum class Reduction { kNone = 0, kMean = 1, kSum = 2 };
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor());
 // input (N, C) logits, target (N) int64 class indices.
-Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::kMean,
-                     int64_t ignore_index = -100);
+Tensor cross_entropy(const Tensor& input, const Tensor& target,
+                     Reduction reduction = Reduction::kMean, int64_t ignore_index = -100);
 // input (N, C) log-probabilities.
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),
                 Reduction reduction = Reduction::kMean, int64_t ignore_index = -100);

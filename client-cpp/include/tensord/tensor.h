@@ -33,16 +33,17 @@ struct Arg {
   std::shared_ptr<client::TensorImpl> tensor;
   std::vector<std::shared_ptr<client::TensorImpl>> tensor_list;  // a Tensor[] argument
 
-  Arg(const Tensor& t);  // NOLINT: implicit for call sites like Call("add", {a, b}); undefined: None
-  Arg(const std::vector<Tensor>& ts);  // NOLINT: a Tensor[] argument
-  Arg(double v) : value(Value::Float(v)) {}                                  // NOLINT
-  Arg(int v) : value(Value::Int(v)) {}                                       // NOLINT
-  Arg(int64_t v) : value(Value::Int(v)) {}                                   // NOLINT
-  Arg(bool v) : value(Value::Bool(v)) {}                                     // NOLINT
-  Arg(std::vector<int64_t> v) : value(Value::Ints(std::move(v))) {}          // NOLINT
-  Arg(DType d) : value(Value::OfDType(d)) {}                                 // NOLINT
-  Arg(const char* s) : value(Value::Str(s)) {}                               // NOLINT
-  Arg(Device d) : value(Value::OfDevice(d)) {}                               // NOLINT
+  // Implicit for call sites like Call("add", {a, b}); an undefined tensor is None.
+  Arg(const Tensor& t);                                              // NOLINT
+  Arg(const std::vector<Tensor>& ts);                                // NOLINT: a Tensor[] argument
+  Arg(double v) : value(Value::Float(v)) {}                          // NOLINT
+  Arg(int v) : value(Value::Int(v)) {}                               // NOLINT
+  Arg(int64_t v) : value(Value::Int(v)) {}                           // NOLINT
+  Arg(bool v) : value(Value::Bool(v)) {}                             // NOLINT
+  Arg(std::vector<int64_t> v) : value(Value::Ints(std::move(v))) {}  // NOLINT
+  Arg(DType d) : value(Value::OfDType(d)) {}                         // NOLINT
+  Arg(const char* s) : value(Value::Str(s)) {}                       // NOLINT
+  Arg(Device d) : value(Value::OfDevice(d)) {}                       // NOLINT
   static Arg None() { return Arg(Value::None()); }
 
  private:
@@ -195,18 +196,23 @@ Tensor operator-(double a, const Tensor& b);
 Tensor operator*(double a, const Tensor& b);
 
 // Free forms of the ops a training program uses.
-Tensor matmul(const Tensor& a, const Tensor& b, std::source_location loc = std::source_location::current());
+Tensor matmul(const Tensor& a, const Tensor& b,
+              std::source_location loc = std::source_location::current());
 Tensor relu(const Tensor& x, std::source_location loc = std::source_location::current());
-Tensor log_softmax(const Tensor& x, int64_t dim, std::source_location loc = std::source_location::current());
-Tensor softmax(const Tensor& x, int64_t dim, std::source_location loc = std::source_location::current());
-Tensor maximum(const Tensor& a, const Tensor& b, std::source_location loc = std::source_location::current());
+Tensor log_softmax(const Tensor& x, int64_t dim,
+                   std::source_location loc = std::source_location::current());
+Tensor softmax(const Tensor& x, int64_t dim,
+               std::source_location loc = std::source_location::current());
+Tensor maximum(const Tensor& a, const Tensor& b,
+               std::source_location loc = std::source_location::current());
 Tensor ones_like(const Tensor& x, std::source_location loc = std::source_location::current());
 Tensor zeros_like(const Tensor& x, std::source_location loc = std::source_location::current());
 
 // ---------------------------------------------------------------- templates
 
 template <typename T>
-Tensor Session::FromVector(const std::vector<T>& values, const Shape& sizes, std::source_location loc) {
+Tensor Session::FromVector(const std::vector<T>& values, const Shape& sizes,
+                           std::source_location loc) {
   return FromBytes(values.data(), values.size() * sizeof(T), DTypeOf<T>::value, sizes, loc);
 }
 
@@ -214,8 +220,8 @@ template <typename T>
 std::vector<T> Tensor::to_vector() const {
   client::FetchedTensor f = impl_->core()->Fetch(impl_);
   if (f.dtype != DTypeOf<T>::value) {
-    throw OpError(ErrorKind::kType, StrCat("[to_vector] tensor is ", DTypeName(f.dtype),
-                                           ", not ", DTypeName(DTypeOf<T>::value)));
+    throw OpError(ErrorKind::kType, StrCat("[to_vector] tensor is ", DTypeName(f.dtype), ", not ",
+                                           DTypeName(DTypeOf<T>::value)));
   }
   std::vector<T> out(f.nbytes / sizeof(T));
   std::memcpy(out.data(), f.data.get(), out.size() * sizeof(T));
