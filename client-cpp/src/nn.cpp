@@ -106,7 +106,8 @@ void Module::train(bool on) {
 }
 
 void Module::zero_grad(bool set_to_none) {
-  for (auto& p : parameters()) p.zero_grad_(set_to_none);
+  std::vector<Tensor> params = parameters();
+  if (!params.empty()) params[0].session().Call("_zero_grad", {params, set_to_none});
 }
 
 Tensor Module::get(const std::string& name) const {

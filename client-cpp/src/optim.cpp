@@ -1,8 +1,28 @@
 #include "tensord/optim.h"
 
-#include <cmath>
-
 namespace tensord::optim {
+namespace {
+
+// Zeros shaped like each parameter (made once: the daemon's kernels write them
+// in place).
+std::vector<Tensor> ZerosLike(const std::vector<Tensor>& params) {
+  std::vector<Tensor> out;
+  for (const Tensor& p : params) out.push_back(zeros_like(p));
+  return out;
+}
+
+void CheckAdam(const char* name, const AdamOptions& o) {
+  TD_CHECK(o.lr >= 0, kValue, "[", name, "] Invalid learning rate: ", o.lr);
+  TD_CHECK(o.eps >= 0, kValue, "[", name, "] Invalid epsilon value: ", o.eps);
+  TD_CHECK(o.beta1 >= 0 && o.beta1 < 1, kValue, "[", name,
+           "] Invalid beta parameter at index 0: ", o.beta1);
+  TD_CHECK(o.beta2 >= 0 && o.beta2 < 1, kValue, "[", name,
+           "] Invalid beta parameter at index 1: ", o.beta2);
+  TD_CHECK(o.weight_decay >= 0, kValue, "[", name,
+           "] Invalid weight_decay value: ", o.weight_decay);
+}
+
+}  // namespace
 
 Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {
   TD_CHECK(!params_.empty(), kValue, "[optim] optimizer got an empty parameter list");
@@ -13,78 +33,51 @@ Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {
 }
 
 void Optimizer::zero_grad(bool set_to_none) {
-  for (const Tensor& p : params_) p.zero_grad_(set_to_none);
+  params_[0].session().Call("_zero_grad", {params_, set_to_none});
 }
 
 SGD::SGD(std::vector<Tensor> params, SGDOptions opts)
-    : Optimizer(std::move(params)), options(opts), momentum_buffers_(params_.size()) {
+    : Optimizer(std::move(params)), options(opts) {
   TD_CHECK(options.lr >= 0, kValue, "[SGD] Invalid learning rate: ", options.lr);
   TD_CHECK(options.momentum >= 0, kValue, "[SGD] Invalid momentum value: ", options.momentum);
   TD_CHECK(options.weight_decay >= 0, kValue,
            "[SGD] Invalid weight_decay value: ", options.weight_decay);
   TD_CHECK(!options.nesterov || (options.momentum > 0 && options.dampening == 0), kValue,
            "[SGD] Nesterov momentum requires a momentum and zero dampening");
+  NoGradGuard no_grad;
+  Session s = params_[0].session();
+  steps_ = s.Zeros({static_cast<int64_t>(params_.size())}, DType::kFloat64);
+  if (options.momentum != 0) momentum_buffers_ = ZerosLike(params_);
 }
 
 void SGD::step() {
   NoGradGuard no_grad;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const Tensor& p = params_[i];
-    Tensor d_p = p.grad();
-    if (!d_p.defined()) continue;
-    if (options.weight_decay != 0) d_p = d_p + p * options.weight_decay;
-    if (options.momentum != 0) {
-      Tensor& buf = momentum_buffers_[i];
-      if (!buf.defined()) {
-        buf = d_p.clone();
-      } else {
-        buf.mul_(options.momentum).add_(d_p, 1 - options.dampening);
-      }
-      d_p = options.nesterov ? d_p + buf * options.momentum : buf;
-    }
-    p.add_(d_p, -options.lr);
-  }
+  params_[0].session().Call(
+      "_sgd_step", {params_, momentum_buffers_, steps_, options.lr, options.momentum,
+                    options.dampening, options.weight_decay, options.nesterov, options.maximize});
 }
 
 Adam::Adam(std::vector<Tensor> params, AdamOptions opts)
-    : Optimizer(std::move(params)), options(opts), state_(params_.size()) {
-  TD_CHECK(options.lr >= 0, kValue, "[Adam] Invalid learning rate: ", options.lr);
-  TD_CHECK(options.eps >= 0, kValue, "[Adam] Invalid epsilon value: ", options.eps);
-  TD_CHECK(options.beta1 >= 0 && options.beta1 < 1, kValue,
-           "[Adam] Invalid beta parameter at index 0: ", options.beta1);
-  TD_CHECK(options.beta2 >= 0 && options.beta2 < 1, kValue,
-           "[Adam] Invalid beta parameter at index 1: ", options.beta2);
-  TD_CHECK(options.weight_decay >= 0, kValue,
-           "[Adam] Invalid weight_decay value: ", options.weight_decay);
+    : Optimizer(std::move(params)), options(opts) {
+  CheckAdam("Adam", options);
+  NoGradGuard no_grad;
+  Session s = params_[0].session();
+  steps_ = s.Zeros({static_cast<int64_t>(params_.size())}, DType::kFloat64);
+  exp_avgs_ = ZerosLike(params_);
+  exp_avg_sqs_ = ZerosLike(params_);
+  if (options.amsgrad) max_exp_avg_sqs_ = ZerosLike(params_);
 }
 
 void Adam::step() {
   NoGradGuard no_grad;
-  const double b1 = options.beta1, b2 = options.beta2;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const Tensor& p = params_[i];
-    Tensor g = p.grad();
-    if (!g.defined()) continue;
-    State& st = state_[i];
-    if (st.step == 0) {
-      st.exp_avg = zeros_like(p);
-      st.exp_avg_sq = zeros_like(p);
-      if (options.amsgrad) st.max_exp_avg_sq = zeros_like(p);
-    }
-    ++st.step;
-    if (options.weight_decay != 0) g = g + p * options.weight_decay;
-    st.exp_avg.mul_(b1).add_(g, 1 - b1);
-    st.exp_avg_sq.mul_(b2).add_(g * g, 1 - b2);
-    const double bias_correction1 = 1 - std::pow(b1, static_cast<double>(st.step));
-    const double bias_correction2_sqrt = std::sqrt(1 - std::pow(b2, static_cast<double>(st.step)));
-    Tensor second = st.exp_avg_sq;
-    if (options.amsgrad) {
-      st.max_exp_avg_sq.copy_(maximum(st.max_exp_avg_sq, st.exp_avg_sq));
-      second = st.max_exp_avg_sq;
-    }
-    Tensor denom = second.sqrt() / bias_correction2_sqrt + options.eps;
-    p.add_(st.exp_avg / denom, -options.lr / bias_correction1);
-  }
+  params_[0].session().Call("_adam_step",
+                            {params_, exp_avgs_, exp_avg_sqs_, max_exp_avg_sqs_, steps_, options.lr,
+                             options.beta1, options.beta2, options.eps, options.weight_decay,
+                             options.amsgrad, options.maximize, decoupled_weight_decay_});
+}
+
+AdamW::AdamW(std::vector<Tensor> params, AdamOptions opts) : Adam(std::move(params), opts) {
+  decoupled_weight_decay_ = true;
 }
 
 }  // namespace tensord::optim

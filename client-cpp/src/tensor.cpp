@@ -164,15 +164,7 @@ void Tensor::set_grad(const Tensor& grad, Loc loc) const {
 }
 
 void Tensor::zero_grad_(bool set_to_none, Loc loc) const {
-  if (set_to_none) {
-    set_grad(Tensor(), loc);
-    return;
-  }
-  Tensor g = grad(loc);
-  if (!g.defined()) return;
-  NoGradGuard no_grad;
-  if (g.requires_grad()) g = g.detach(loc);  // a grad made under create_graph
-  g.zero_(loc);
+  session().Call("_zero_grad", {std::vector<Tensor>{*this}, set_to_none}, loc);
 }
 
 Tensor Tensor::detach(Loc loc) const { return Op("detach", {}, loc); }

@@ -239,16 +239,29 @@ TEST_F(CppNnTest, SgdStepsMatchHandComputation) {
 }
 
 TEST_F(CppNnTest, AdamStepsMatchHandComputation) {
-  for (bool amsgrad : {false, true}) {
+  for (int variant = 0; variant < 3; ++variant) {  // Adam, Adam(amsgrad), AdamW
+    const bool amsgrad = variant == 1, decoupled = variant == 2;
+    SCOPED_TRACE(variant);
     auto p = s().FromVector<float>({1, -2, 3}, {3}).set_requires_grad();
-    optim::Adam opt({p}, {.lr = 0.1, .weight_decay = 0.1, .amsgrad = amsgrad});
+    const optim::AdamOptions o{.lr = 0.1, .weight_decay = 0.1, .amsgrad = amsgrad};
+    std::unique_ptr<optim::Optimizer> opt;
+    if (decoupled) {
+      opt = std::make_unique<optim::AdamW>(std::vector<Tensor>{p}, o);
+    } else {
+      opt = std::make_unique<optim::Adam>(std::vector<Tensor>{p}, o);
+    }
     std::vector<double> w = {1, -2, 3}, m(3, 0), v(3, 0), vmax(3, 0);
     for (int step = 1; step <= 3; ++step) {
-      opt.zero_grad();
+      opt->zero_grad();
       (p * p * p).sum().backward();  // grad 3p^2: the second moment can shrink
-      opt.step();
+      opt->step();
       for (int i = 0; i < 3; ++i) {
-        const double g = 3 * w[i] * w[i] + 0.1 * w[i];
+        double g = 3 * w[i] * w[i];
+        if (decoupled) {
+          w[i] *= 1 - 0.1 * 0.1;
+        } else {
+          g += 0.1 * w[i];
+        }
         m[i] = 0.9 * m[i] + 0.1 * g;
         v[i] = 0.999 * v[i] + 0.001 * g * g;
         vmax[i] = std::max(vmax[i], v[i]);
@@ -259,6 +272,19 @@ TEST_F(CppNnTest, AdamStepsMatchHandComputation) {
       ExpectNear(p.to_vector<float>(), w, 1e-5);
     }
   }
+}
+
+TEST_F(CppNnTest, OptimizersSkipParametersWithoutGrad) {
+  auto used = s().FromVector<float>({1}, {1}).set_requires_grad();
+  auto unused = s().FromVector<float>({5}, {1}).set_requires_grad();
+  optim::SGD opt({used, unused}, {.lr = 0.5, .momentum = 0.9});
+  (used * 2.0).sum().backward();
+  opt.step();
+  ExpectNear(used.to_vector<float>(), {0}, 1e-6);
+  ExpectNear(unused.to_vector<float>(), {5}, 0);
+  EXPECT_FALSE(unused.grad().defined());
+  opt.zero_grad(/*set_to_none=*/true);
+  EXPECT_FALSE(used.grad().defined());
 }
 
 TEST_F(CppNnTest, MlpLossDecreases) {

@@ -1,6 +1,8 @@
-// tensord::optim: SGD and Adam over daemon parameters, with torch 1.13's
-// update rules. step() records in-place daemon ops under NoGradGuard;
-// parameters whose grad is None are skipped.
+// tensord::optim: SGD, Adam and AdamW over daemon parameters, with torch
+// 1.13's update rules. step() records one fused daemon op (_sgd_step,
+// _adam_step) that reads each parameter's grad on the daemon, so a step makes
+// no round trip; parameters whose grad is None are skipped. The state
+// (momentum buffers, moments, step counts) lives on the daemon.
 #ifndef TENSORD_CLIENT_OPTIM_H_
 #define TENSORD_CLIENT_OPTIM_H_
 
@@ -15,7 +17,8 @@ class Optimizer {
   explicit Optimizer(std::vector<Tensor> params);
   virtual ~Optimizer() = default;
   virtual void step() = 0;
-  // Each parameter's grad zeroed in place (torch 1.13's default), or set to None.
+  // Each parameter's grad zeroed in place (torch 1.13's default), or set to
+  // None: one daemon op.
   void zero_grad(bool set_to_none = false);
   const std::vector<Tensor>& params() const { return params_; }
 
@@ -29,6 +32,7 @@ struct SGDOptions {
   double dampening = 0;
   double weight_decay = 0;
   bool nesterov = false;
+  bool maximize = false;
 };
 
 class SGD : public Optimizer {
@@ -38,7 +42,8 @@ class SGD : public Optimizer {
   SGDOptions options;
 
  private:
-  std::vector<Tensor> momentum_buffers_;  // undefined until a parameter's first step
+  std::vector<Tensor> momentum_buffers_;  // empty without momentum
+  Tensor steps_;                          // float64 [n]: steps taken per parameter
 };
 
 struct AdamOptions {
@@ -47,6 +52,7 @@ struct AdamOptions {
   double eps = 1e-8;
   double weight_decay = 0;
   bool amsgrad = false;
+  bool maximize = false;
 };
 
 class Adam : public Optimizer {
@@ -55,12 +61,18 @@ class Adam : public Optimizer {
   void step() override;
   AdamOptions options;
 
+ protected:
+  bool decoupled_weight_decay_ = false;  // AdamW
+
  private:
-  struct State {
-    int64_t step = 0;
-    Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;
-  };
-  std::vector<State> state_;
+  std::vector<Tensor> exp_avgs_, exp_avg_sqs_, max_exp_avg_sqs_;
+  Tensor steps_;
+};
+
+// Adam with decoupled weight decay (p *= 1 - lr * weight_decay).
+class AdamW : public Adam {
+ public:
+  AdamW(std::vector<Tensor> params, AdamOptions options);
 };
 
 }  // namespace tensord::optim

@@ -143,7 +143,8 @@ class Tensor {
   Tensor grad(Loc loc = Loc::current()) const;
   // Assigns .grad (undefined: None).
   void set_grad(const Tensor& grad, Loc loc = Loc::current()) const;
-  // Zeroes .grad in place when it exists, or sets it to None.
+  // Zeroes .grad in place when it exists (detaching one made under
+  // create_graph), or sets it to None. No round trip.
   void zero_grad_(bool set_to_none = false, Loc loc = Loc::current()) const;
   Tensor detach(Loc loc = Loc::current()) const;
 
