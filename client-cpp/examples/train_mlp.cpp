@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   constexpr int kN = kClasses * kPerClass;
   try {
     auto s = tensord::Session::Connect(address);
+    s.ManualSeed(0);  // the daemon draws the initial weights
 
     // Blob k is centred at radius 2, angle 2*pi*k/3, with std 0.5.
     std::mt19937 rng(0);

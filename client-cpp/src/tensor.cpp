@@ -94,6 +94,10 @@ Tensor Session::Scalar(double value, DType dtype, std::source_location loc) {
   return Full({}, value, dtype, loc);
 }
 
+void Session::ManualSeed(int64_t seed, std::source_location loc) {
+  Call("manual_seed", {seed}, loc);
+}
+
 Session Tensor::session() const {
   TD_CHECK(impl_ != nullptr, kRuntime, "[Tensor] the tensor is undefined");
   return Session(impl_->core());

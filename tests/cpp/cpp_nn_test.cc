@@ -179,6 +179,17 @@ TEST_F(CppNnTest, Conv2dAndMaxPool2dMatchHandComputation) {
   EXPECT_THROW(s().Zeros({}).size(0), OpError);
 }
 
+TEST_F(CppNnTest, ManualSeedMakesInitialisationReproducible) {
+  s().ManualSeed(42);
+  nn::Linear a(s(), 4, 3);
+  s().ManualSeed(42);
+  nn::Linear b(s(), 4, 3);
+  nn::Linear c(s(), 4, 3);
+  EXPECT_EQ(a.weight.to_vector<float>(), b.weight.to_vector<float>());
+  EXPECT_EQ(a.bias.to_vector<float>(), b.bias.to_vector<float>());
+  EXPECT_NE(b.weight.to_vector<float>(), c.weight.to_vector<float>());
+}
+
 TEST_F(CppNnTest, BatchNormUpdatesRunningStatsInTrainingAndUsesThemInEval) {
   nn::BatchNorm2d bn(s(), 1, 1e-5, 0.1);
   auto x = s().FromVector<float>({1, 2, 3, 6}, {4, 1, 1, 1});  // mean 3, unbiased var 14/3

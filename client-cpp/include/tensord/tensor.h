@@ -92,6 +92,10 @@ class Session {
   Tensor Scalar(double value, DType dtype = DType::kFloat32,
                 std::source_location loc = std::source_location::current());
 
+  // Seeds the session's generator (torch.manual_seed): parameter
+  // initialisation and dropout draw from it.
+  void ManualSeed(int64_t seed, std::source_location loc = std::source_location::current());
+
   void Synchronize() { core_->Synchronize(); }
   const client::DaemonInfo& info() const { return core_->info(); }
   const std::shared_ptr<client::Core>& core() const { return core_; }
