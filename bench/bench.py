@@ -7,7 +7,8 @@
 
 Measures (a) tiny-op throughput: a Python loop of `t = t + 1` on a 16-element
 float32 tensor ending in one sync; (b) a chain of float32 matmuls `x = x @ w`
-ending in one sync; (c) upload (from_numpy + synchronize) and fetch (.numpy())
+ending in one sync; (b2) float32 conv2d forward [64, 3, 28, 28] -> 32 channels
+(3x3, bias), repeated, ending in one sync; (c) upload (from_numpy + synchronize) and fetch (.numpy())
 bandwidth of one large float32 tensor, against loopback TCP and Unix-socket
 copies of the same bytes measured in the same run. Figures are medians of
 --repeat runs. Ratios are tensord's time over the baseline's (above 1: tensord
@@ -156,6 +157,41 @@ def matmul_chain(n: int, chain: int, repeat: int) -> dict[str, float | None]:
     return out
 
 
+# ---------------------------------------------------------------- (b2) conv2d
+
+
+def conv2d_forward(batch: int, reps: int, repeat: int) -> dict[str, float | None]:
+    """Seconds per float32 conv2d [batch, 3, 28, 28] -> 32 channels, 3x3, with
+    bias, `reps` of them ending in one sync (numpy has no conv: n/a)."""
+    rng = np.random.default_rng(2)
+    x0 = rng.standard_normal((batch, 3, 28, 28), dtype=np.float32)
+    w0 = rng.standard_normal((32, 3, 3, 3), dtype=np.float32)
+    b0 = rng.standard_normal(32, dtype=np.float32)
+    tx, tw, tb = td.from_numpy(x0), td.from_numpy(w0), td.from_numpy(b0)
+    td.synchronize()
+
+    def run_td() -> None:
+        for _ in range(reps):
+            y = td.conv2d(tx, tw, tb)
+        td.synchronize()
+        assert tuple(y.shape) == (batch, 32, 26, 26)
+
+    def run_torch() -> None:
+        x, w, b = torch.from_numpy(x0), torch.from_numpy(w0), torch.from_numpy(b0)
+        for _ in range(reps):
+            y = torch.nn.functional.conv2d(x, w, b)
+        assert tuple(y.shape) == (batch, 32, 26, 26)
+
+    out: dict[str, float | None] = {"numpy": None}
+    for name, fn in (("tensord", run_td), ("torch", run_torch)):
+        if name == "torch" and torch is None:
+            out[name] = None
+            continue
+        fn()
+        out[name] = median_time(fn, repeat) / reps
+    return out
+
+
 # ---------------------------------------------------------------- (c) transfer
 
 
@@ -258,8 +294,10 @@ def main() -> int:
 
     if args.quick:
         n_ops, mm_n, mm_chain, xfer_bytes, repeat = 2000, 256, 4, 16 * MiB, 1
+        conv_batch, conv_reps = 8, 2
     else:
         n_ops, mm_n, mm_chain, xfer_bytes, repeat = 100_000, 1024, 10, 256 * MiB, 3
+        conv_batch, conv_reps = 64, 20
     repeat = args.repeat or repeat
 
     address = os.environ.get("TENSORD_ADDR") or "(embedded daemon)"
@@ -289,6 +327,7 @@ def main() -> int:
 
     tiny = tiny_ops(n_ops, repeat)
     mm = matmul_chain(mm_n, mm_chain, repeat)
+    conv = conv2d_forward(conv_batch, conv_reps, repeat)
     xfer = transfer(xfer_bytes, repeat)
 
     blas = loaded_blas()
@@ -301,11 +340,13 @@ def main() -> int:
     ms = {k: (v * 1e3 if v is not None else None) for k, v in mm.items()}
     gf = {k: (flops / v / 1e9 if v else None) for k, v in mm.items()}
     gbs = {k: xfer_bytes / v / 1e9 for k, v in xfer.items()}
+    conv_ms = {k: (v * 1e3 if v is not None else None) for k, v in conv.items()}
 
     rows = [
         (f"tiny add, 16 x f32, {n_ops} ops + sync", "us/op", us, 2),
         (f"matmul {mm_n}^2 f32 x{mm_chain} + sync", "ms", ms, 1),
         (f"matmul {mm_n}^2 f32 x{mm_chain} + sync", "GFLOP/s", gf, 1),
+        (f"conv2d {conv_batch}x3x28x28->32 3x3 f32", "ms", conv_ms, 2),
     ]
     print()
     head = f"{'compute':40} {'unit':8} {'tensord':>9} {'torch':>9} {'numpy':>9} " \
@@ -338,6 +379,7 @@ def main() -> int:
             "env": env,
             "tiny_add": {"ops": n_ops, "us_per_op": us},
             "matmul": {"n": mm_n, "chain": mm_chain, "ms": ms, "gflops": gf},
+            "conv2d": {"batch": conv_batch, "reps": conv_reps, "ms": conv_ms},
             "transfer": {"bytes": xfer_bytes, "gb_per_s": gbs},
         }
         with open(args.json, "w") as f:

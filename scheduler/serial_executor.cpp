@@ -36,6 +36,18 @@ void SerialExecutor::Drain() {
   idle_cv_.wait(lock, [this] { return queue_.empty() && running_ == 0; });
 }
 
+bool SerialExecutor::RunOneInline(std::chrono::milliseconds timeout) {
+  std::function<void()> item;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [this] { return !queue_.empty(); })) return false;
+    item = std::move(queue_.front());
+    queue_.pop_front();
+  }
+  item();
+  return true;
+}
+
 void SerialExecutor::Loop() {
   for (;;) {
     std::function<void()> item;

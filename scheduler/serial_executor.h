@@ -6,6 +6,7 @@
 #ifndef TENSORD_SCHEDULER_SERIAL_EXECUTOR_H_
 #define TENSORD_SCHEDULER_SERIAL_EXECUTOR_H_
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -28,6 +29,11 @@ class SerialExecutor {
   size_t pending() const;
   // Blocks until every item submitted so far has run.
   void Drain();
+  // From inside an item (on the executor's thread): runs the next queued item
+  // now, waiting up to `timeout` for one. False when none came. Lets an item
+  // that waits on its client (an autograd callback) run the client's
+  // messages meanwhile.
+  bool RunOneInline(std::chrono::milliseconds timeout);
 
  private:
   void Loop();

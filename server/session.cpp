@@ -48,9 +48,14 @@ Session::Session(std::string id, std::string client_name, const Config& config)
   exec_.generator = &generator_;
   exec_.tracker = tracker_;
   exec_.max_tensor_bytes = config_.limits.max_tensor_bytes;
+  exec_.handles = handle_sink_;
+  exec_.callback = [this](autograd::CallbackKind kind, uint64_t handle, std::vector<Tensor> grads) {
+    return RunCallback(kind, handle, std::move(grads));
+  };
 }
 
 Session::~Session() {
+  closing_ = true;  // a backward waiting on this client gives up
   executor_.Drain();
   // Objects of fetches the client never read (it unlinks the ones it read).
   for (const auto& name : fetch_segments_) UnlinkSharedMemory(name);
@@ -122,6 +127,85 @@ void Session::Run(const v1::ClientMessage& msg) {
   } else if (msg.has_upload()) {
     RunUpload(msg.upload());
   }
+  SendReleasedHandles();
+}
+
+void Session::SendReleasedHandles() {
+  std::vector<uint64_t> released;
+  {
+    std::lock_guard<std::mutex> lock(handle_sink_->mu);
+    released.swap(handle_sink_->released);
+  }
+  if (released.empty()) return;
+  v1::ServerMessage m;
+  v1::Callback* c = m.mutable_callback();
+  c->set_kind(v1::Callback::RELEASE);
+  for (uint64_t h : released) c->add_handles(h);
+  Send(std::move(m));
+}
+
+std::vector<Tensor> Session::RunCallback(autograd::CallbackKind kind, uint64_t handle,
+                                         std::vector<Tensor> grads) {
+  constexpr uint64_t kDaemonIds = uint64_t{1} << 63;
+  const uint64_t cid = next_callback_++;
+  v1::ServerMessage m;
+  v1::Callback* c = m.mutable_callback();
+  c->set_callback_id(cid);
+  c->set_kind(kind == autograd::CallbackKind::kFunctionBackward ? v1::Callback::FUNCTION_BACKWARD
+                                                                 : v1::Callback::TENSOR_HOOK);
+  c->add_handles(handle);
+  for (Tensor& g : grads) {
+    if (!g.defined()) {
+      c->add_grads(0);
+      c->add_grad_metas();
+      continue;
+    }
+    const uint64_t id = kDaemonIds | next_daemon_id_++;
+    v1::GradMeta* gm = c->add_grad_metas();
+    gm->set_dtype(std::string(DTypeName(g.dtype())));
+    for (int64_t d : g.sizes()) gm->add_sizes(d);
+    for (int64_t d : g.strides()) gm->add_strides(d);
+    gm->set_storage_offset(g.meta.offset);
+    gm->set_device(g.meta.device.str());
+    Bind(id, Slot{std::move(g), nullptr});
+    c->add_grads(id);
+  }
+  SendReleasedHandles();
+  Send(std::move(m));
+  // The client answers after running its Python code, whose ops arrive
+  // first: run them here, in order, until the reply comes.
+  while (!callback_replies_.contains(cid)) {
+    if (executor_.RunOneInline(std::chrono::milliseconds(100))) continue;
+    TD_CHECK(!closing_, kRuntime, "[backward] the session closed while waiting for the client's "
+             "Python autograd code");
+    const auto detached = !attached() ? std::chrono::steady_clock::now() - last_detached() : std::chrono::seconds(0);
+    TD_CHECK(detached < std::chrono::seconds(config_.session_grace_seconds), kRuntime,
+             "[backward] the client went away while the daemon waited for its Python autograd code");
+  }
+  v1::CallbackReply reply = std::move(callback_replies_[cid]);
+  callback_replies_.erase(cid);
+  if (!reply.error().empty()) {
+    const std::string& ex = reply.exception();
+    const ErrorKind k = ex == "TypeError" ? ErrorKind::kType
+                        : ex == "ValueError" ? ErrorKind::kValue
+                        : ex == "IndexError" ? ErrorKind::kIndex
+                        : ex == "NotImplementedError" ? ErrorKind::kNotImplemented
+                                                      : ErrorKind::kRuntime;
+    Fail(k, reply.error());
+  }
+  std::vector<Tensor> out;
+  for (uint64_t id : reply.results()) {
+    if (id == 0) {
+      out.emplace_back();
+      continue;
+    }
+    auto it = tensors_.find(id);
+    TD_CHECK(it != tensors_.end(), kNotFound, "[backward] the client's autograd code returned "
+             "unknown tensor id ", id);
+    if (it->second.poison) Fail(ErrorKind::kRuntime, it->second.poison->message());
+    out.push_back(it->second.tensor);
+  }
+  return out;
 }
 
 void Session::RunBatch(const v1::Batch& batch) {
@@ -140,6 +224,9 @@ void Session::RunBatch(const v1::Batch& batch) {
     Send(std::move(m));
   } else {
     for (int i = 0; i < batch.ops_size(); ++i) RunOp(batch.ops(i), batch.seq(), i);
+  }
+  if (batch.has_callback_reply()) {
+    callback_replies_[batch.callback_reply().callback_id()] = batch.callback_reply();
   }
   for (const auto& f : batch.fetches()) RunFetch(f);
   for (uint64_t id : batch.releases()) {
@@ -249,7 +336,9 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
                "] result of ", ShapeStr(m.sizes), " ", DTypeName(m.dtype), " needs ", m.nbytes(),
                " bytes; limits.max_tensor_bytes is ", config_.limits.max_tensor_bytes);
     }
-    exec_.grad_enabled = !rec.no_grad();
+    // A guard, not an assignment: a backward waiting on a callback runs this
+    // record nested, and gets its own mode back afterwards.
+    autograd::GradModeGuard grad_mode(!rec.no_grad());
     std::vector<Tensor> results = autograd::Execute(*op, args, inputs, std::move(metas));
     if (aliases_input) results.clear();
     for (int i = 0; i < rec.outputs_size(); ++i) Bind(rec.outputs(i), Slot{std::move(results[i]), nullptr});

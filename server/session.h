@@ -74,6 +74,12 @@ class Session {
   void Send(v1::ServerMessage msg);
   void Bind(uint64_t id, Slot slot);
   void AfterItem();
+  // Runs Python autograd code on the client (ExecContext::callback): sends a
+  // Callback and runs the client's messages until its reply arrives.
+  std::vector<Tensor> RunCallback(autograd::CallbackKind kind, uint64_t handle,
+                                  std::vector<Tensor> grads);
+  // Tells the client which function/hook handles the daemon dropped.
+  void SendReleasedHandles();
 
   const std::string id_;
   const std::string client_name_;
@@ -81,6 +87,11 @@ class Session {
   std::shared_ptr<MemoryTracker> tracker_ = std::make_shared<MemoryTracker>();
   Generator generator_;
   autograd::ExecContext exec_;  // what this session's ops run with
+  std::shared_ptr<autograd::HandleSink> handle_sink_ = std::make_shared<autograd::HandleSink>();
+  uint64_t next_callback_ = 1;
+  uint64_t next_daemon_id_ = 1;  // ids the daemon binds (top bit set)
+  std::unordered_map<uint64_t, v1::CallbackReply> callback_replies_;
+  std::atomic<bool> closing_{false};
   std::unordered_map<uint64_t, Slot> tensors_;   // executor thread only
   std::unordered_map<uint64_t, Upload> uploads_; // executor thread only
   std::atomic<size_t> live_tensors_{0};

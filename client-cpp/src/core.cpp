@@ -114,6 +114,9 @@ struct Core::Impl {
   std::map<uint64_t, bool> syncs;
   std::deque<v1::OpError> errors;
   std::optional<std::string> stream_broken;
+  std::deque<v1::Callback> callbacks;       // waiting for a sync point to run them
+  std::vector<uint64_t> released_handles;
+  std::function<void(CallbackRequest)> callback_handler;  // set once, before use
 
   char* region = nullptr;          // shared upload region, or null
   std::mutex region_mu;            // one upload uses the region at a time
@@ -187,6 +190,14 @@ struct Core::Impl {
       std::lock_guard<std::mutex> lock(reply_mu);
       if (m.has_error()) {
         errors.push_back(m.error());
+      } else if (m.has_callback()) {
+        const v1::Callback& c = m.callback();
+        if (c.kind() == v1::Callback::RELEASE) {
+          released_handles.insert(released_handles.end(), c.handles().begin(), c.handles().end());
+        } else {
+          callbacks.push_back(c);
+          reply_cv.notify_all();
+        }
       } else if (m.has_fetch()) {
         const auto& f = m.fetch();
         auto it = fetches.find(f.request_id());
@@ -241,6 +252,23 @@ struct Core::Impl {
 
   PendingFetch FetchAndWait(uint64_t id, bool meta_only);
 
+  // Waits on reply_cv until done(), running the daemon's autograd callbacks
+  // that arrive meanwhile (the daemon's backward waits for them).
+  template <typename Done>
+  void WaitServingCallbacks(std::unique_lock<std::mutex>& lock, Done done) {
+    for (;;) {
+      reply_cv.wait(lock, [&] { return done() || (!callbacks.empty() && callback_handler); });
+      if (done()) return;
+      v1::Callback c = std::move(callbacks.front());
+      callbacks.pop_front();
+      lock.unlock();
+      RunCallback(c);
+      lock.lock();
+    }
+  }
+  void RunCallback(const v1::Callback& c);
+  std::weak_ptr<Core> owner;
+
   // Raises the first daemon error not yet raised. Caller holds reply_mu.
   void ThrowPendingError() {
     if (!errors.empty()) {
@@ -257,8 +285,57 @@ struct Core::Impl {
 
 Core::Core() : impl_(std::make_unique<Impl>()) {}
 
+void Core::Impl::RunCallback(const v1::Callback& c) {
+  std::shared_ptr<Core> core = owner.lock();
+  if (!core) return;
+  CallbackRequest req;
+  req.id = c.callback_id();
+  req.kind = static_cast<int>(c.kind());
+  req.handle = c.handles_size() > 0 ? c.handles(0) : 0;
+  for (int i = 0; i < c.grads_size(); ++i) {
+    if (c.grads(i) == 0 || i >= c.grad_metas_size()) {
+      req.grads.push_back(nullptr);
+      continue;
+    }
+    const v1::GradMeta& gm = c.grad_metas(i);
+    TensorMeta m = TensorMeta::Contiguous(ParseDType(gm.dtype()).value_or(DType::kFloat32),
+                                          Device::Parse(gm.device()).value_or(Device{}),
+                                          Shape(gm.sizes().begin(), gm.sizes().end()));
+    m.strides.assign(gm.strides().begin(), gm.strides().end());
+    m.offset = gm.storage_offset();
+    req.grads.push_back(std::make_shared<TensorImpl>(core, c.grads(i), std::move(m)));
+  }
+  callback_handler(std::move(req));
+}
+
+void Core::SetCallbackHandler(std::function<void(CallbackRequest)> handler) {
+  std::lock_guard<std::mutex> lock(impl_->reply_mu);
+  impl_->callback_handler = std::move(handler);
+}
+
+void Core::ReplyCallback(uint64_t id, const std::vector<std::shared_ptr<TensorImpl>>& results,
+                         const std::string& error, const std::string& exception) {
+  Impl& s = *impl_;
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.closed) return;
+  v1::CallbackReply* r = s.CurrentBatch()->mutable_callback_reply();
+  r->set_callback_id(id);
+  for (const auto& t : results) r->add_results(t ? t->id() : 0);
+  r->set_error(error);
+  r->set_exception(exception);
+  s.FlushLocked();  // one reply per batch; the daemon is waiting for it
+}
+
+std::vector<uint64_t> Core::TakeReleasedHandles() {
+  std::lock_guard<std::mutex> lock(impl_->reply_mu);
+  std::vector<uint64_t> out;
+  out.swap(impl_->released_handles);
+  return out;
+}
+
 std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOptions& options) {
   std::shared_ptr<Core> core(new Core());
+  core->impl_->owner = core;
   Impl& s = *core->impl_;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
@@ -467,6 +544,13 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
       }
       results.push_back(std::move(r));
     }
+    // as_strided is declared a plain result (its kernel checks the storage
+    // bound) but the daemon returns a view.
+    const bool view = op.returns == ReturnKind::kView || op.returns == ReturnKind::kViewList;
+    if (view || op.name == "as_strided") {
+      const int base = view ? op.alias_param : 0;
+      for (TensorPtr& r : results) r->storage_id_ = tensors[args.values[base].i]->storage_id_;
+    }
   }
   if (op.name == "_backward" || op.name == "_grad_set") ++s.grad_epoch;
   ++s.ops_recorded;
@@ -550,7 +634,7 @@ PendingFetch Core::Impl::FetchAndWait(uint64_t id, bool meta_only) {
     FlushLocked();
   }
   std::unique_lock<std::mutex> lock(reply_mu);
-  reply_cv.wait(lock, [&] { return fetches[req].done || stream_broken.has_value(); });
+  WaitServingCallbacks(lock, [&] { return fetches[req].done || stream_broken.has_value(); });
   PendingFetch p = std::move(fetches[req]);
   fetches.erase(req);
   if (!p.done) ThrowIfBroken();
@@ -608,7 +692,7 @@ void Core::Synchronize() {
     s.FlushLocked();
   }
   std::unique_lock<std::mutex> lock(s.reply_mu);
-  s.reply_cv.wait(lock, [&] { return s.syncs.contains(req) || s.stream_broken.has_value(); });
+  s.WaitServingCallbacks(lock, [&] { return s.syncs.contains(req) || s.stream_broken.has_value(); });
   if (!s.syncs.erase(req)) s.ThrowIfBroken();
   s.ThrowPendingError();
 }
@@ -619,7 +703,7 @@ void Core::Flush() {
 }
 
 TensorImpl::TensorImpl(std::shared_ptr<Core> core, uint64_t id, TensorMeta meta)
-    : core_(std::move(core)), id_(id), meta_(std::move(meta)) {}
+    : core_(std::move(core)), id_(id), storage_id_(id), meta_(std::move(meta)) {}
 
 TensorImpl::~TensorImpl() {
   if (core_) core_->Release(id_);

@@ -34,6 +34,7 @@ struct Registry {
   nb::object dtypes[kNumDTypes];   // tensord.float32, ...
   nb::object size_type;            // tensord.Size
   nb::object device_type;          // tensord.device
+  nb::object callback;             // tensord._autograd._run_callback
   std::string package_dir;         // frames under it are skipped for locations
   std::shared_ptr<Core> core;      // the current connection
   std::vector<uint64_t> op_counts_closed;  // ops recorded by earlier connections
@@ -391,6 +392,42 @@ void RaisePython(const char* exc, const std::string& msg) {
   PyErr_SetString(type, msg.c_str());
 }
 
+// The daemon's backward asks for Python autograd code (a Function's
+// backward, a tensor hook); runs it and sends its gradients back.
+void RunCallback(client::CallbackRequest req) {
+  nb::gil_scoped_acquire gil;
+  std::vector<TensorPtr> results;
+  std::string error, exception;
+  auto core = req.grads.empty() || !req.grads[0] ? g.core : req.grads[0]->core();
+  try {
+    if (!g.callback) throw std::runtime_error("no autograd callback handler is registered");
+    nb::list grads;
+    for (auto& t : req.grads) {
+      if (t) grads.append(Wrap(t));
+      else grads.append(nb::none());
+    }
+    nb::object out = g.callback(req.kind, req.handle, grads);
+    for (nb::handle h : out) {
+      if (h.is_none()) {
+        results.push_back(nullptr);
+      } else {
+        results.push_back(nb::cast<PyTensor&>(h).impl);
+      }
+    }
+  } catch (nb::python_error& e) {
+    exception = nb::cast<std::string>(e.type().attr("__name__"));
+    error = nb::cast<std::string>(nb::str(e.value()));
+    if (error.empty()) error = exception;
+  } catch (const std::exception& e) {
+    exception = "RuntimeError";
+    error = e.what();
+  }
+  if (core) {
+    nb::gil_scoped_release unlocked;
+    core->ReplyCallback(req.id, results, error, exception);
+  }
+}
+
 nb::object Fetch(PyTensor& t) {
   client::FetchedTensor f;
   {
@@ -453,6 +490,7 @@ NB_MODULE(_C, m) {
       .def("_strides", [](PyTensor& t) { return std::vector<int64_t>(t.impl->meta().strides); })
       .def_prop_ro("_device_str", [](PyTensor& t) { return t.impl->meta().device.str(); })
       .def_prop_ro("_id", [](PyTensor& t) { return t.impl->id(); })
+      .def_prop_ro("_storage_id", [](PyTensor& t) { return t.impl->storage_id(); })
       .def("_fetch", &Fetch)
       .def("_daemon_meta", [](PyTensor& t) {
         TensorMeta m;
@@ -467,7 +505,10 @@ NB_MODULE(_C, m) {
       .def_prop_ro("_is_leaf", [](PyTensor& t) { return t.impl->is_leaf(); })
       .def_prop_ro("_grad_fn_name", [](PyTensor& t) -> nb::object {
         if (t.impl->grad_fn) return nb::str(t.impl->grad_fn->grad_name.c_str());
-        if (t.impl->opaque_grad_fn) return nb::str("BackwardResult");
+        if (t.impl->opaque_grad_fn) {
+          return nb::str(t.impl->custom_grad_fn_name.empty() ? "BackwardResult"
+                                                              : t.impl->custom_grad_fn_name.c_str());
+        }
         return nb::none();
       })
       // A result of autograd.grad(create_graph=True): it requires grad
@@ -475,6 +516,11 @@ NB_MODULE(_C, m) {
       .def("_mark_backward_result", [](PyTensor& t) {
         t.impl->requires_grad = true;
         t.impl->opaque_grad_fn = true;
+      })
+      .def("_mark_function_result", [](PyTensor& t, const std::string& name) {
+        t.impl->requires_grad = true;
+        t.impl->opaque_grad_fn = true;
+        t.impl->custom_grad_fn_name = name;
       })
       .def("_is_none", [](PyTensor& t) {
         nb::gil_scoped_release unlocked;
@@ -568,9 +614,14 @@ NB_MODULE(_C, m) {
       core = Core::Connect(address, o);
     }
     RetireCore();
+    core->SetCallbackHandler([](client::CallbackRequest req) { RunCallback(std::move(req)); });
     g.core = core;
   });
   m.def("disconnect", [] { RetireCore(); });
+  m.def("_set_callback", [](nb::object fn) { g.callback = fn; });
+  m.def("_take_released_handles", [] {
+    return g.core ? g.core->TakeReleasedHandles() : std::vector<uint64_t>{};
+  });
   m.def("is_grad_enabled", [] { return client::GradEnabled(); });
   m.def("set_grad_enabled", [](bool on) { client::SetGradEnabled(on); });
   m.def("connected", [] { return g.core != nullptr; });
@@ -615,5 +666,6 @@ NB_MODULE(_C, m) {
     for (auto& d : g.dtypes) d.reset();
     g.size_type.reset();
     g.device_type.reset();
+    g.callback.reset();
   }));
 }

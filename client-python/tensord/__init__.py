@@ -38,6 +38,10 @@ for _ext in (_ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ex
     _ext.install(Tensor, globals())
 
 from . import autograd  # noqa: E402,F401
+from .serialization import load, save  # noqa: E402,F401  (torch.save / torch.load)
+from . import _ext_nn_conv  # noqa: E402  (after the shape family: it uses cat and zeros)
+
+_ext_nn_conv.install(Tensor, globals())
 
 half = float16
 float = float32
@@ -60,3 +64,7 @@ def numel(t: Tensor) -> int:  # type: ignore[valid-type]
 def manual_seed(seed: int) -> None:  # type: ignore[valid-type]
     """Seeds the session's generator on the daemon."""
     _C.call("manual_seed", (seed,))
+
+
+from ._generator import Generator  # noqa: E402,F401  (client-side RNG for samplers)
+from . import utils  # noqa: E402,F401  (tensord.utils.data)

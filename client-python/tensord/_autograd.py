@@ -130,6 +130,10 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: Optional[bool
         retain_graph = create_graph
     inputs = [] if inputs is None else list(_as_tuple(inputs))
     _C.call("_backward", (list(tensors), grads, inputs, bool(retain_graph), bool(create_graph)))
+    if _functions or _hooks:
+        # Python code runs during this backward: wait for it here, so hooks
+        # have run and their exceptions raise when backward() returns.
+        _C.synchronize()
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: Optional[bool] = None,
@@ -151,6 +155,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: Opti
         retain_graph = create_graph
     res = _C.call("_autograd_grad", (list(outputs), grads, list(inputs), bool(retain_graph),
                                      bool(create_graph), bool(allow_unused)))
+    if _functions or _hooks:
+        _C.synchronize()
     out = []
     for r in res:
         if allow_unused and r._is_none():
@@ -255,8 +261,158 @@ def install(tensor_cls: Any, namespace: dict) -> None:
     tensor_cls.detach = detach
     tensor_cls.detach_ = detach_
     tensor_cls.retain_grad = retain_grad
+    tensor_cls.register_hook = register_hook
+    _install_callbacks()
     tensor_cls.backward = _tensor_backward
     for name in ("no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
                  "is_grad_enabled", "is_inference_mode_enabled"):
         namespace[name] = globals()[name]
     namespace["detach"] = detach
+
+
+# ---- Python code the daemon's backward calls back into ----
+
+# handle -> (Function subclass, ctx, number of tensor inputs) / hook function
+_functions: dict = {}
+_hooks: dict = {}
+_next_handle = [1]
+_FUNCTION_BACKWARD, _TENSOR_HOOK = 0, 1
+
+
+def _new_handle() -> int:
+    h = _next_handle[0]
+    _next_handle[0] += 1
+    return h
+
+
+def _drop_released() -> None:
+    for h in _C._take_released_handles():
+        _functions.pop(h, None)
+        _hooks.pop(h, None)
+
+
+def _run_callback(kind: int, handle: int, grads: list) -> list:
+    """Called by _C while it waits at a sync point; returns gradients."""
+    if kind == _TENSOR_HOOK:
+        fn = _hooks.get(handle)
+        if fn is None:
+            return [None]
+        return [fn(grads[0])]
+    cls, ctx, tensor_positions = _functions[handle]
+    res = cls.backward(ctx, *grads)
+    if not isinstance(res, tuple):
+        res = (res,)
+    if len(res) < max(tensor_positions, default=-1) + 1:
+        raise RuntimeError(f"function {cls.__name__}Backward returned an incorrect number of "
+                           f"gradients (expected {ctx._n_args}, got {len(res)})")
+    out = []
+    for pos in tensor_positions:
+        g = res[pos]
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"function {cls.__name__}Backward returned a gradient of type "
+                            f"{type(g).__name__} at index {pos}; expected a Tensor or None")
+        out.append(g)
+    return out
+
+
+class RemovableHandle:
+    def __init__(self, tensor: Any, handle: int) -> None:
+        self._tensor = tensor
+        self.id = handle
+
+    def remove(self) -> None:
+        if self.id in _hooks:
+            _hooks.pop(self.id, None)
+            _C.call("_remove_hook", (self._tensor, self.id))
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+def register_hook(self: Any, hook: Any) -> RemovableHandle:
+    if not self._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    _drop_released()
+    h = _new_handle()
+    _hooks[h] = hook
+    _C.call("_register_hook", (self, h))
+    return RemovableHandle(self, h)
+
+
+class FunctionCtx:
+    """The `ctx` of an autograd.Function: lives on the client."""
+
+    def __init__(self) -> None:
+        self.saved_tensors: tuple = ()
+        self.needs_input_grad: tuple = ()
+        self._non_differentiable: set = set()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        self.saved_tensors = tensors
+
+    def mark_non_differentiable(self, *tensors: Any) -> None:
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        raise NotImplementedError("tensord: autograd.Function does not support mark_dirty "
+                                  "(in-place forward) yet")
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = value
+
+
+class _FunctionMeta(type):
+    pass
+
+
+class Function(metaclass=_FunctionMeta):
+    """torch.autograd.Function: forward runs here (without recording), and the
+    daemon's backward calls `backward` back on this client."""
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx: Any, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward mode AD.")
+
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        _drop_released()
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        ctx._n_args = len(args)
+        with no_grad():
+            outputs = cls.forward(ctx, *args)
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        inputs = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor)]
+        if not (_C.is_grad_enabled() and any(ctx.needs_input_grad)):
+            return outputs
+        input_ids = {id(a) for _, a in inputs}
+        fixed = []
+        for o in outs:
+            # An input returned as is gets a new identity, as in torch.
+            if isinstance(o, Tensor) and id(o) in input_ids:
+                o = o.detach()
+            fixed.append(o)
+        diff = [o for o in fixed if isinstance(o, Tensor) and o.dtype.is_floating_point
+                and id(o) not in ctx._non_differentiable]
+        h = _new_handle()
+        _functions[h] = (cls, ctx, [i for i, _ in inputs])
+        name = cls.__name__ + "Backward"
+        _C.call("_py_function", ([a for _, a in inputs], diff, h, name))
+        for o in diff:
+            o._mark_function_result(name)
+        return fixed[0] if single else tuple(fixed)
+
+
+def _install_callbacks() -> None:
+    _C._set_callback(_run_callback)

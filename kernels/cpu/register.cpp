@@ -9,12 +9,16 @@ namespace tensord {
 
 void RegisterBinaryKernels(KernelRegistry& r);
 void RegisterCompareKernels(KernelRegistry& r);
+void RegisterConvKernels(KernelRegistry& r);
 void RegisterCopyKernels(KernelRegistry& r);
 void RegisterCreationKernels(KernelRegistry& r);
 void RegisterIndexKernels(KernelRegistry& r);
 void RegisterJoinKernels(KernelRegistry& r);
 void RegisterLinalgKernels(KernelRegistry& r);
 void RegisterMatmulKernels(KernelRegistry& r);
+void RegisterNnActivationKernels(KernelRegistry& r);
+void RegisterNnLossKernels(KernelRegistry& r);
+void RegisterNnNormKernels(KernelRegistry& r);
 void RegisterPointwiseKernels(KernelRegistry& r);
 void RegisterRandomKernels(KernelRegistry& r);
 void RegisterReduceKernels(KernelRegistry& r);
@@ -29,12 +33,16 @@ void RegisterCpuKernels() {
     KernelRegistry& r = KernelRegistry::Get();
     RegisterBinaryKernels(r);
     RegisterCompareKernels(r);
+    RegisterConvKernels(r);
     RegisterCopyKernels(r);
     RegisterCreationKernels(r);
     RegisterIndexKernels(r);
     RegisterJoinKernels(r);
     RegisterLinalgKernels(r);
     RegisterMatmulKernels(r);
+    RegisterNnActivationKernels(r);
+    RegisterNnLossKernels(r);
+    RegisterNnNormKernels(r);
     RegisterPointwiseKernels(r);
     RegisterRandomKernels(r);
     RegisterReduceKernels(r);

@@ -179,20 +179,31 @@ def camel(name):
     return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
 
 
+def grad_keys(key):
+    """A grad key names one parameter, or several ("input, weight, bias") whose
+    gradients one formula computes together (an op returning a tuple)."""
+    return [k.strip() for k in key.split(",")]
+
+
 def check_grad(name, grad, params):
     if grad is None:
         return {}
     if not isinstance(grad, dict):
         raise SchemaError(f"{name}: grad must be a table of param = formula")
     names = {p["name"]: p for p in params}
-    for k, v in grad.items():
-        if k not in names:
-            raise SchemaError(f"{name}: grad names unknown parameter {k!r}")
-        if names[k]["type"] not in ("Tensor", "Tensor|Scalar", "Tensor[]"):
-            raise SchemaError(f"{name}: grad for non-tensor parameter {k!r}")
+    for key, v in grad.items():
+        for k in grad_keys(key):
+            if k not in names:
+                raise SchemaError(f"{name}: grad names unknown parameter {k!r}")
+            if names[k]["type"] not in ("Tensor", "Tensor|Scalar", "Tensor[]"):
+                raise SchemaError(f"{name}: grad for non-tensor parameter {k!r}")
         if not isinstance(v, str) or not v.strip():
-            raise SchemaError(f"{name}: grad of {k} must be a formula string")
+            raise SchemaError(f"{name}: grad of {key} must be a formula string")
     return grad
+
+
+def grad_param_names(op):
+    return {k for key in op["grad"] for k in grad_keys(key)}
 
 
 def translate_formula(text, op_names):
@@ -245,7 +256,7 @@ def emit_formulas(ops):
             continue
         formulas = {k: translate_formula(v, op_names) for k, v in op["grad"].items()}
         text = " ".join(formulas.values())
-        used = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
+        used = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)) - {"output_mask"}
         fn = f"Backward_{op['name']}"
         body = []
         saved_inputs = 0
@@ -267,9 +278,25 @@ def emit_formulas(ops):
             n = 0 if r == "result" else int(r[6:])
             body.append(f"  const Tensor& {r} = c.result({n});")
             saves_outputs = True
-        for idx, p in enumerate(op["params"]):
-            if p["name"] in formulas:
-                body.append(f"  if (c.needs({idx})) c.set({idx}, {formulas[p['name']]});")
+        index = {p["name"]: i for i, p in enumerate(op["params"])}
+        for key, f in formulas.items():
+            keys = grad_keys(key)
+            if len(keys) == 1:
+                idx = index[keys[0]]
+                body.append(f"  if (c.needs({idx})) c.set({idx}, {f});")
+                continue
+            # One call gives several gradients: output_mask says which.
+            idxs = [index[k] for k in keys]
+            needs = " || ".join(f"c.needs({i})" for i in idxs)
+            if not f.startswith("call("):
+                raise SchemaError(f"{op['name']}: a formula for {key} must be one op call")
+            body.append(f"  if ({needs}) {{")
+            body.append("    const std::vector<int64_t> output_mask = {"
+                        + ", ".join(f"c.needs({i}) ? 1 : 0" for i in idxs) + "};")
+            body.append(f"    std::vector<Tensor> r = call_all{f[len('call'):]};")
+            for j, i in enumerate(idxs):
+                body.append(f"    if (c.needs({i})) c.set({i}, r[{j}]);")
+            body.append("  }")
         out.append(f"void {fn}(BackwardCtx& c) {{")
         out += body
         out += ["}", ""]
@@ -326,7 +353,7 @@ def emit_cpp(ops, version):
         out.append(f"    s.variant = {cstr(op['variant'])};")
         auto = {"formula": "kFormula", "not_implemented": "kNotImplemented", "none": "kNone"}[op["autograd"]]
         out.append(f"    s.autograd = Autograd::{auto};")
-        mask = sum(1 << i for i, p in enumerate(op["params"]) if p["name"] in op["grad"])
+        mask = sum(1 << i for i, p in enumerate(op["params"]) if p["name"] in grad_param_names(op))
         out.append(f"    s.grad_params = {mask}ull;")
         out.append(f"    s.grad_name = {cstr(op['grad_name'])};")
         out.append("    ops.push_back(std::move(s));")

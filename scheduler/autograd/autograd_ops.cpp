@@ -3,6 +3,8 @@
 // tensors on any device.
 #include "scheduler/autograd/autograd_ops.h"
 
+#include <algorithm>
+
 #include "kernels/core/error.h"
 #include "kernels/kernel.h"
 #include "scheduler/autograd/engine.h"
@@ -14,6 +16,13 @@ namespace tensord::autograd {
 namespace {
 
 Tensor& Mutable(const Tensor& t) { return const_cast<Tensor&>(t); }
+
+// Makes t's node pass t's gradient through t's hooks and retain_grad.
+void Observe(const Tensor& t) {
+  Node& node = *t.autograd->grad_fn;
+  if (node.observed.size() < node.num_outputs) node.observed.resize(node.num_outputs);
+  node.observed[t.autograd->output_nr] = t.autograd;
+}
 
 std::vector<Tensor> List(const KernelContext& ctx, size_t arg) {
   std::vector<Tensor> out;
@@ -97,9 +106,49 @@ void RetainGradKernel(KernelContext& ctx) {
   Tensor& t = Mutable(ctx.tensor(0));
   TD_CHECK(RequiresGrad(t), kRuntime,
            "[retain_grad] can't retain_grad on Tensor that has requires_grad=False");
-  if (IsLeaf(t)) return;  // leaves keep .grad anyway
-  TD_CHECK(false, kNotImplemented, "[retain_grad] retain_grad on non-leaf tensors is not "
-           "supported by tensord yet");
+  if (IsLeaf(t) || t.autograd->retains_grad) return;  // leaves keep .grad anyway
+  Observe(t);
+  t.autograd->retains_grad = true;
+}
+
+void PyFunctionKernel(KernelContext& ctx) {
+  ExecContext& ec = CurrentExecContext();
+  auto node = std::make_shared<PyFunctionNode>(static_cast<uint64_t>(ctx.args.get_int(2)),
+                                               ctx.args.values[3].s, ec.handles);
+  for (const Tensor* t : ctx.tensor_list(0)) {
+    node->next_edges.push_back(RequiresGrad(*t) ? GradientEdge(*t) : Edge{});
+    node->input_metas.push_back(InputMeta{t->dtype(), t->meta.device, t->sizes()});
+  }
+  std::vector<const Tensor*> outs = ctx.tensor_list(1);
+  node->num_outputs = outs.size();
+  for (size_t i = 0; i < outs.size(); ++i) {
+    Tensor& o = Mutable(*outs[i]);
+    node->result_metas.push_back(o.meta);
+    TD_CHECK(IsFloating(o.dtype()), kRuntime, "[", ctx.args.values[3].s,
+             "] only floating point outputs of a Function can require grad");
+    AutogradMeta& m = MetaOf(o);
+    m.requires_grad = true;
+    m.grad_fn = node;
+    m.output_nr = static_cast<uint32_t>(i);
+  }
+}
+
+void RegisterHookKernel(KernelContext& ctx) {
+  Tensor& t = Mutable(ctx.tensor(0));
+  TD_CHECK(RequiresGrad(t), kRuntime,
+           "[register_hook] cannot register a hook on a tensor that doesn't require gradient");
+  AutogradMeta& m = MetaOf(t);
+  m.hooks.push_back(static_cast<uint64_t>(ctx.args.get_int(1)));
+  m.hook_sink = CurrentExecContext().handles;
+  if (!IsLeaf(t)) Observe(t);
+}
+
+void RemoveHookKernel(KernelContext& ctx) {
+  const Tensor& t = ctx.tensor(0);
+  if (!t.autograd) return;
+  auto& hooks = t.autograd->hooks;
+  const uint64_t h = static_cast<uint64_t>(ctx.args.get_int(1));
+  hooks.erase(std::remove(hooks.begin(), hooks.end(), h), hooks.end());
 }
 
 }  // namespace
@@ -110,7 +159,8 @@ void RegisterAutogradKernels() {
       {"requires_grad_", RequiresGradKernel}, {"detach_", DetachKernel},
       {"_backward", BackwardKernel},          {"_autograd_grad", AutogradGradKernel},
       {"_grad_get", GradGetKernel},           {"_grad_set", GradSetKernel},
-      {"_retain_grad", RetainGradKernel},
+      {"_retain_grad", RetainGradKernel},    {"_py_function", PyFunctionKernel},
+      {"_register_hook", RegisterHookKernel}, {"_remove_hook", RemoveHookKernel},
   };
   for (const auto& [name, k] : kernels) {
     r.Register(name, Device::Kind::kCPU, k);

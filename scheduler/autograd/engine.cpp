@@ -43,6 +43,22 @@ Tensor Accumulate(const Tensor& a, const Tensor& b) {
   return call("add", {a, b});
 }
 
+// Tensor hooks: each may replace the gradient (None keeps it).
+Tensor RunHooks(const AutogradMeta& m, Tensor g) {
+  if (m.hooks.empty()) return g;
+  ExecContext& ec = CurrentExecContext();
+  TD_CHECK(ec.callback != nullptr, kRuntime, "[backward] tensor hooks need a client");
+  const std::vector<uint64_t> hooks = m.hooks;  // a hook may remove itself
+  for (uint64_t h : hooks) {
+    std::vector<Tensor> r = ec.callback(CallbackKind::kTensorHook, h, {g});
+    if (!r.empty() && r[0].defined()) {
+      TD_CHECK(r[0].sizes() == g.sizes(), kRuntime, "hook 'hook' has changed the size of value");
+      g = r[0];
+    }
+  }
+  return g;
+}
+
 struct ReadyOrder {
   bool operator()(const Node* a, const Node* b) const { return a->sequence_nr < b->sequence_nr; }
 };
@@ -143,7 +159,6 @@ std::vector<Tensor> RunBackward(const BackwardRequest& req) {
   // Gradients waiting at each node's inputs, and what autograd.grad keeps.
   std::unordered_map<Node*, std::vector<Tensor>> buffers;
   std::vector<Tensor> captured(req.inputs.size());
-  std::vector<bool> reached(req.inputs.size(), false);
   std::unordered_map<Node*, std::shared_ptr<Node>> owners;
   auto deliver = [&](const Edge& e, Tensor g) {
     auto& buf = buffers[e.node.get()];
@@ -167,12 +182,27 @@ std::vector<Tensor> RunBackward(const BackwardRequest& req) {
     buffers.erase(n);
     grads.resize(n->num_outputs);
 
-    // Capture gradients flowing into the inputs' edges.
+    // Hooks and retain_grad() of this node's results, then of a leaf.
+    for (size_t i = 0; i < n->observed.size(); ++i) {
+      std::shared_ptr<AutogradMeta> m = n->observed[i].lock();
+      if (!m || !grads[i].defined()) continue;
+      grads[i] = RunHooks(*m, std::move(grads[i]));
+      if (m->retains_grad && !req.capture) {
+        if (!m->grad.defined()) {
+          m->grad = req.create_graph ? grads[i] : call("clone", {Data(grads[i])});
+        } else {
+          m->grad = call("add", {m->grad, req.create_graph ? grads[i] : Data(grads[i])});
+        }
+      }
+    }
+    if (auto* acc = dynamic_cast<AccumulateGrad*>(n); acc && grads[0].defined()) {
+      grads[0] = RunHooks(*acc->leaf, std::move(grads[0]));
+    }
+    // Capture gradients flowing into the inputs' edges (after their hooks).
     bool is_target = false;
     for (size_t i = 0; i < input_edges.size(); ++i) {
       if (input_edges[i].node.get() == n) {
         is_target = true;
-        reached[i] = true;
         captured[i] = grads[input_edges[i].input_nr];
       }
     }

@@ -6,12 +6,31 @@
 #ifndef TENSORD_SCHEDULER_AUTOGRAD_EXEC_H_
 #define TENSORD_SCHEDULER_AUTOGRAD_EXEC_H_
 
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "kernels/kernel.h"
 
 namespace tensord::autograd {
+
+// Python autograd code the client runs for the daemon (custom Function
+// backward, tensor hooks).
+enum class CallbackKind { kFunctionBackward = 0, kTensorHook = 1 };
+using CallbackFn = std::function<std::vector<Tensor>(CallbackKind kind, uint64_t handle,
+                                                     std::vector<Tensor> grads)>;
+
+// Client handles (functions, hooks) the daemon no longer references; the
+// session tells the client in batches.
+struct HandleSink {
+  std::mutex mu;
+  std::vector<uint64_t> released;
+  void Release(uint64_t h) {
+    std::lock_guard<std::mutex> lock(mu);
+    released.push_back(h);
+  }
+};
 
 // What ops run with on this thread (a session's executor thread).
 struct ExecContext {
@@ -19,6 +38,8 @@ struct ExecContext {
   std::shared_ptr<MemoryTracker> tracker;
   uint64_t max_tensor_bytes = UINT64_MAX;
   bool grad_enabled = true;
+  CallbackFn callback;               // null: no client to call (tests)
+  std::shared_ptr<HandleSink> handles;
 };
 
 // The context of ops run on this thread; set by ScopedExecContext.

@@ -278,4 +278,39 @@ Tensor matmul_backward(const Tensor& grad, const Arg& self, const Arg& other, in
   return call("matmul", {call("transpose", {a, -1, -2}), grad});
 }
 
+Arg optional_sizes(const Arg& t) {
+  if (!t.is_tensor) return Arg(std::nullopt);
+  return Arg(t.sizes());
+}
+
+namespace {
+constexpr int64_t kReductionMean = 1;
+Tensor ApplyReduction(Tensor d, const Arg& self, const Arg& reduction, const Tensor& grad) {
+  if (reduction.to_int() == kReductionMean) d = call("div", {d, self.tensor.numel()});
+  return call("mul", {d, grad});
+}
+}  // namespace
+
+Tensor bce_with_logits_backward(const Tensor& grad, const Arg& self, const Arg& target,
+                                const Arg& weight, const Arg& pos_weight, const Arg& reduction) {
+  Tensor sig = call("sigmoid", {self});
+  Tensor d;
+  if (pos_weight.is_tensor) {
+    // ((pw * t + 1 - t) * sigmoid(x) - pw * t)
+    Tensor pt = call("mul", {pos_weight, target});
+    d = call("sub", {call("mul", {call("add", {call("sub", {pt, target}), 1}), sig}), pt});
+  } else {
+    d = call("sub", {sig, target});
+  }
+  if (weight.is_tensor) d = call("mul", {d, weight});
+  return ApplyReduction(d, self, reduction, grad);
+}
+
+Tensor kl_div_backward(const Tensor& grad, const Arg& self, const Arg& target,
+                       const Arg& reduction, const Arg& log_target) {
+  Tensor d = log_target.to_bool() ? call("neg", {call("exp", {target})}) : call("neg", {target});
+  d = call("expand", {d, self.sizes()});
+  return ApplyReduction(d, self, reduction, grad);
+}
+
 }  // namespace tensord::autograd

@@ -91,14 +91,24 @@ Tensor pow_backward_exponent(const Tensor& grad, const Arg& self, const Arg& exp
 // matmul's gradient for `self` (which = 0) or `other` (which = 1).
 Tensor matmul_backward(const Tensor& grad, const Arg& self, const Arg& other, int which);
 
+// The sizes of an optional tensor argument (None: None).
+Arg optional_sizes(const Arg& t);
+
+// Losses whose backward is a formula rather than an op of its own.
+Tensor bce_with_logits_backward(const Tensor& grad, const Arg& self, const Arg& target,
+                                const Arg& weight, const Arg& pos_weight, const Arg& reduction);
+Tensor kl_div_backward(const Tensor& grad, const Arg& self, const Arg& target,
+                       const Arg& reduction, const Arg& log_target);
+
 // ---- formula_reductions.cpp: pointwise activations, reductions, scans ----
 // `grad` of a reduction over `dim` (an Arg as the op got it), unsqueezed back
 // and expanded to `sizes`.
 Tensor expand_reduced(const Tensor& grad, const Shape& sizes, const Arg& dim, bool keepdim);
 Tensor logit_backward(const Tensor& grad, const Arg& self, const Arg& eps);
-Tensor gelu_backward(const Tensor& grad, const Arg& self, const Arg& approximate);
-Tensor softplus_backward(const Tensor& grad, const Arg& self, const Arg& beta,
-                         const Arg& threshold);
+// gelu/softplus gradients composed of ops, so they differentiate again
+// (the gelu_backward/softplus_backward ops do not).
+Tensor gelu_grad(const Tensor& grad, const Arg& self, const Arg& approximate);
+Tensor softplus_grad(const Tensor& grad, const Arg& self, const Arg& beta, const Arg& threshold);
 // clamp's gradient for self (which = 0), min (1) or max (2); bounds may be
 // None, numbers or tensors.
 Tensor clamp_backward(const Tensor& grad, const Arg& self, const Arg& min, const Arg& max,

@@ -50,7 +50,7 @@ Tensor logit_backward(const Tensor& grad, const Arg& self, const Arg& eps) {
   return Where(out, 0.0, d);
 }
 
-Tensor gelu_backward(const Tensor& grad, const Arg& self, const Arg& approximate) {
+Tensor gelu_grad(const Tensor& grad, const Arg& self, const Arg& approximate) {
   const Tensor& x = self.tensor;
   if (approximate.value.s == "tanh") {
     const double beta = std::sqrt(2.0 / M_PI), kappa = 0.044715;
@@ -69,8 +69,7 @@ Tensor gelu_backward(const Tensor& grad, const Arg& self, const Arg& approximate
   return call("mul", {grad, call("add", {cdf, call("mul", {x, pdf})})});
 }
 
-Tensor softplus_backward(const Tensor& grad, const Arg& self, const Arg& beta,
-                         const Arg& threshold) {
+Tensor softplus_grad(const Tensor& grad, const Arg& self, const Arg& beta, const Arg& threshold) {
   Tensor z = call("mul", {self, beta});
   return Where(call("gt", {z, threshold}), grad, call("mul", {grad, call("sigmoid", {z})}));
 }

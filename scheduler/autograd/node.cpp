@@ -4,7 +4,8 @@
 #include "scheduler/autograd/exec.h"
 #include "scheduler/autograd/formula_api.h"
 
-namespace tensord::autograd {
+namespace tensord {
+namespace autograd {
 namespace {
 
 std::atomic<uint64_t> next_sequence_nr{0};
@@ -33,6 +34,17 @@ constexpr const char* kFreedMessage =
     "backward.";
 
 }  // namespace
+
+}  // namespace autograd
+
+AutogradMeta::~AutogradMeta() {
+  if (hooks.empty()) return;
+  if (auto sink = hook_sink.lock()) {
+    for (uint64_t h : hooks) sink->Release(h);
+  }
+}
+
+namespace autograd {
 
 AutogradMeta& MetaOf(Tensor& t) {
   if (!t.autograd) t.autograd = std::make_shared<AutogradMeta>();
@@ -132,8 +144,10 @@ namespace {
 class OpBackwardCtx : public BackwardCtx {
  public:
   OpBackwardCtx(OpNode& node, std::vector<Tensor>& grads) : node_(node), grads_(grads) {
+    // Sized once: formulas hold references into these.
     args_.resize(node.values.size());
     have_.assign(node.values.size(), false);
+    results_.resize(node.results.size());
     out_.resize(node.next_edges.size());
   }
 
@@ -169,9 +183,8 @@ class OpBackwardCtx : public BackwardCtx {
     return grads_;
   }
   const Tensor& result(size_t i) override {
-    if (results_.size() <= i) results_.resize(i + 1);
+    TD_ASSERT(i < results_.size(), "formula reads result ", i, " which was not saved");
     if (!results_[i].defined()) {
-      TD_ASSERT(i < node_.results.size(), "formula reads result ", i, " which was not saved");
       results_[i] = node_.results[i].Unpack(node_.shared_from_this());
     }
     return results_[i];
@@ -246,6 +259,29 @@ std::vector<Tensor> NotImplementedNode::Apply(std::vector<Tensor>) {
   Fail(ErrorKind::kNotImplemented, "the derivative for '", op_, "' is not implemented.");
 }
 
+PyFunctionNode::~PyFunctionNode() {
+  if (auto sink = sink_.lock()) sink->Release(handle_);
+}
+
+std::vector<Tensor> PyFunctionNode::Apply(std::vector<Tensor> grads) {
+  ExecContext& ec = CurrentExecContext();
+  TD_CHECK(ec.callback != nullptr, kRuntime, "[", name_, "] a custom Function needs its client");
+  grads.resize(num_outputs);
+  // Like torch's default materialize_grads: backward sees zeros, not None.
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!grads[i].defined()) {
+      const TensorMeta& m = result_metas[i];
+      GradModeGuard no_grad(false);
+      grads[i] = call("zeros", {m.sizes, m.dtype, m.device});
+    }
+  }
+  std::vector<Tensor> out = ec.callback(CallbackKind::kFunctionBackward, handle_, std::move(grads));
+  TD_CHECK(out.size() == next_edges.size(), kRuntime, "function ", name_,
+           " returned an incorrect number of gradients (expected ", next_edges.size(), ", got ",
+           out.size(), ")");
+  return out;
+}
+
 AccumulateGrad::AccumulateGrad(std::shared_ptr<AutogradMeta> l, TensorMeta meta)
     : leaf(std::move(l)), leaf_meta(std::move(meta)) {
   input_metas.push_back(InputMeta{leaf_meta.dtype, leaf_meta.device, leaf_meta.sizes});
@@ -274,4 +310,5 @@ std::vector<Tensor> AccumulateGrad::Apply(std::vector<Tensor> grads) {
   return {};
 }
 
-}  // namespace tensord::autograd
+}  // namespace autograd
+}  // namespace tensord

@@ -38,6 +38,9 @@ struct Node : std::enable_shared_from_this<Node> {
   size_t num_outputs = 1;         // forward results = gradients taken
   std::vector<Edge> next_edges;   // one per input slot
   std::vector<InputMeta> input_metas;  // parallel to next_edges
+  // Results with retain_grad() or hooks: their gradient passes their hooks
+  // and is kept in their .grad before this node runs.
+  std::vector<std::weak_ptr<AutogradMeta>> observed;
 };
 
 // A tensor kept for backward. Outputs are stored without their autograd
@@ -91,6 +94,21 @@ struct NotImplementedNode : Node {
   std::string name() const override { return "NotImplemented"; }
   std::vector<Tensor> Apply(std::vector<Tensor> grads) override;
   std::string op_;
+};
+
+// A custom autograd.Function: backward is Python code the client runs.
+struct PyFunctionNode : Node {
+  PyFunctionNode(uint64_t handle, std::string name, std::shared_ptr<HandleSink> sink)
+      : handle_(handle), name_(std::move(name)), sink_(std::move(sink)) {}
+  ~PyFunctionNode() override;
+  std::string name() const override { return name_; }
+  std::vector<Tensor> Apply(std::vector<Tensor> grads) override;
+  std::vector<TensorMeta> result_metas;
+
+ private:
+  uint64_t handle_;
+  std::string name_;
+  std::weak_ptr<HandleSink> sink_;
 };
 
 // Sums gradients into a leaf's .grad.

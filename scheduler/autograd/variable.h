@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kernels/core/tensor.h"
 
 namespace tensord {
 namespace autograd {
 struct Node;
+struct HandleSink;
 
 // Where a gradient goes: input `input_nr` of `node`.
 struct Edge {
@@ -32,6 +34,15 @@ struct AutogradMeta {
   Tensor grad;                              // leaves (and retain_grad): .grad
   std::weak_ptr<autograd::Node> grad_accumulator;
   bool retains_grad = false;
+  // Tensor.register_hook: the client's handles, run in order on this
+  // tensor's gradient during backward.
+  std::vector<uint64_t> hooks;
+  std::weak_ptr<autograd::HandleSink> hook_sink;  // told when the hooks die
+
+  AutogradMeta() = default;
+  AutogradMeta(const AutogradMeta&) = delete;
+  AutogradMeta& operator=(const AutogradMeta&) = delete;
+  ~AutogradMeta();
 };
 
 namespace autograd {

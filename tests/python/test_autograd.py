@@ -25,6 +25,11 @@ def close(got, want, tol=1e-6):
     np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=tol, atol=tol)
 
 
+def fn_of(m):
+    """Where the module keeps nn functions torch has only in nn.functional."""
+    return m if m is td else m.nn.functional
+
+
 # f(module, *leaves) -> scalar or tensor output; the shapes of its leaves.
 CASES = {
     "add_broadcast": (lambda m, a, b: (a + b * 2).sum(), [(3, 4), (4,)]),
@@ -58,6 +63,19 @@ CASES = {
     "masked_fill_clone": (lambda m, a: a.clone().masked_fill(a > 0, 0.0).pow(2).sum(), [(5,)]),
     "dtype_cast": (lambda m, a: a.float().double().sum() * 3, [(4,)]),
     "non_scalar_root": (lambda m, a: a * 3, [(2, 2)]),
+    "layer_norm": (lambda m, a, w, b: (m.native_layer_norm(a, [4], w, b, 1e-5)[0] ** 2).sum(),
+                   [(3, 4), (4,), (4,)]),
+    "batch_norm": (lambda m, a, w, b: (m.native_batch_norm(a, w, b, None, None, True, 0.1, 1e-5)[0]
+                                       * m.arange(12.0).reshape(3, 4)).sum(), [(3, 4), (4,), (4,)]),
+    "group_norm": (lambda m, a, w, b: (m.native_group_norm(a, w, b, 2, 4, 3, 2, 1e-5)[0] ** 3).sum(),
+                   [(2, 4, 3), (4,), (4,)]),
+    "prelu": (lambda m, a, w: (m.prelu(a, w) ** 2).sum(), [(3, 2), (2,)]),
+    "conv_pool": (lambda m, a, w, b: (m.max_pool2d(m.conv2d(a, w, b, padding=1), 2).sin().sum()
+                                      + fn_of(m).avg_pool2d(m.conv2d(a, w, None, stride=2), 2).sum()
+                                      + fn_of(m).adaptive_avg_pool2d(a, (2, 3)).pow(2).sum()),
+                  [(2, 3, 6, 6), (4, 3, 3, 3), (4,)]),
+    "conv_transpose": (lambda m, a, w: m.conv_transpose2d(a, w, stride=2).pow(2).sum(),
+                       [(1, 2, 3, 3), (2, 3, 2, 2)]),
 }
 
 
@@ -145,6 +163,10 @@ def test_requires_grad_propagation_and_metadata():
     assert not d.requires_grad and d.is_leaf
     d.add_(1)  # shares storage with y
     assert y.tolist() == [[2.0] * 3] * 2
+    y2 = x * 2
+    y2.detach_()
+    assert y2.is_leaf and not y2.requires_grad and y2.grad_fn is None
+    assert not (y2 * 2).requires_grad
     with td.no_grad():
         assert not (x * 2).requires_grad and not td.is_grad_enabled()
         with td.enable_grad():
@@ -256,6 +278,87 @@ def test_long_graph_is_freed_without_recursion():
     assert x.grad.tolist() == [1.0]
     del y
     td.synchronize()
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient(ref):
+    for m in (td, ref):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 3
+        y.retain_grad()
+        z = y * y
+        assert z.grad_fn is not None
+        z.sum().backward()
+        assert y.grad.tolist() == [6.0, 12.0]
+        assert x.grad.tolist() == [18.0, 36.0]
+        assert z.grad is None  # not retained
+        with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
+            m.ones(2).retain_grad()
+
+
+class _Cube(td.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.save_for_backward(x)
+        ctx.k = k
+        return x ** 3 * k
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * 3 * x ** 2 * ctx.k, None
+
+
+def test_custom_function_backward_runs_on_the_client(ref):
+    class RefCube(ref.autograd.Function):
+        forward = staticmethod(_Cube.forward)
+        backward = staticmethod(_Cube.backward)
+
+    a = RNG.standard_normal(4)
+    (x,), (y,) = leaves(ref, a)
+    out_m = (_Cube.apply(x, 2.0).sin()).sum()
+    out_t = (RefCube.apply(y, 2.0).sin()).sum()
+    assert _Cube.apply(x, 2.0).grad_fn.name() == "_CubeBackward"
+    out_m.backward()
+    out_t.backward()
+    close(x.grad, y.grad)
+    with td.no_grad():
+        assert not _Cube.apply(x, 2.0).requires_grad
+
+
+def test_custom_function_errors_reach_backward():
+    class Bad(td.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            raise ValueError("broken backward")
+
+    x = td.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match="broken backward"):
+        Bad.apply(x).sum().backward()
+    # The session goes on.
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_tensor_hooks_see_and_replace_gradients(ref):
+    for m in (td, ref):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        seen = []
+        h1 = x.register_hook(lambda g: seen.append(g.tolist()))
+        y = x * 2
+        y.register_hook(lambda g: g * 10)  # non-leaf: replaces the gradient flowing on
+        (y * y).sum().backward()
+        assert seen == [[80.0, 160.0]]
+        assert x.grad.tolist() == [80.0, 160.0]
+        h1.remove()
+        x.grad = None
+        (x * 1).sum().backward()
+        assert seen == [[80.0, 160.0]] and x.grad.tolist() == [1.0, 1.0]
+        with pytest.raises(RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"):
+            m.ones(2).register_hook(lambda g: g)
 
 
 def test_create_graph_gradient_independent_of_the_graph_differentiates_to_none():

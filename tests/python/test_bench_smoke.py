@@ -32,6 +32,7 @@ def test_bench_quick_prints_every_row_and_exits_zero(daemon: DaemonProcess,
     for row in (r"tiny add, 16 x f32, \d+ ops \+ sync\s+us/op",
                 r"matmul \d+\^2 f32 x\d+ \+ sync\s+ms",
                 r"matmul \d+\^2 f32 x\d+ \+ sync\s+GFLOP/s",
+                r"conv2d \d+x3x28x28->32 3x3 f32\s+ms",
                 r"upload \d+ MiB f32 \(from_numpy \+ sync\)",
                 r"fetch \d+ MiB f32 \(\.numpy\(\)\)"):
         # tensord's figure is always there; torch may be n/a where it is missing.
@@ -39,6 +40,7 @@ def test_bench_quick_prints_every_row_and_exits_zero(daemon: DaemonProcess,
     result = json.loads(out_json.read_text())
     assert result["tiny_add"]["us_per_op"]["tensord"] > 0
     assert result["matmul"]["gflops"]["tensord"] > 0
+    assert result["conv2d"]["ms"]["tensord"] > 0
     assert set(result["transfer"]["gb_per_s"]) == {"upload", "fetch", "tcp", "unix", "memcpy"}
 
 

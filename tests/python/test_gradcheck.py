@@ -279,7 +279,53 @@ def samples(name: str):  # noqa: C901 (one table, one branch per op family)
                    (lambda a, b: op("bij,k->bk", [a, b]), [s.any(2, 2, 3), s.any(2)]),
                    (lambda a: op("ij->", [a]), [s.any(2, 3)])],
     }
-    return linalg.get(base)
+    if base in linalg:
+        return linalg[base]
+
+    def const(*shape, lo=-1.0, hi=1.0):
+        """A fixed operand (a default argument: drawn once, not per call)."""
+        return td.tensor(s.rng.uniform(lo, hi, shape), dtype=td.float64)
+    img = s.any(1, 1, 4, 4)
+    nn = {
+        "convolution": [(lambda a, w, b: op(a, w, b, [1, 1], [1, 0], [1, 1], False, [0, 0], 1),
+                         [s.any(1, 1, 3, 3), s.any(2, 1, 2, 2), s.any(2)]),
+                        (lambda a, w: op(a, w, None, [1], [0], [1], True, [0], 1),
+                         [s.any(1, 2, 3), s.any(2, 1, 2)])],
+        "max_pool2d_with_indices": [(lambda a: op(a, [2, 2])[0], [img])],
+        "avg_pool2d": [(lambda a: op(a, [2, 2], [1, 1], [1, 1]), [s.any(1, 1, 3, 3)])],
+        "adaptive_avg_pool2d": [(lambda a: op(a, [2, 2]), [s.any(1, 1, 3, 3)])],
+        "adaptive_max_pool2d": [(lambda a: op(a, [2, 2])[0], [s.any(1, 1, 3, 3)])],
+        "native_batch_norm": [(lambda a, w, b: op(a, w, b, None, None, True, 0.1, 1e-5)[0],
+                               [s.any(3, 2), s.any(2), s.any(2)])],
+        "native_layer_norm": [(lambda a, w, b: op(a, [3], w, b, 1e-5)[0],
+                               [s.any(2, 3), s.any(3), s.any(3)])],
+        "native_group_norm": [(lambda a, w, b: op(a, w, b, 2, 4, 2, 2, 1e-5)[0],
+                               [s.any(2, 4, 2), s.any(4), s.any(4)])],
+        "nll_loss_forward": [(lambda a: op(a, idx(0, 3, 1), None, 1, -100)[0], [s.any(3, 4)])],
+        "nll_loss2d_forward": [(lambda a: op(a, td.tensor([[[0, 2], [1, 1]]]), None, 2, -100)[0],
+                                [s.any(1, 3, 2, 2)])],
+        "mse_loss": [(lambda a, t: op(a, t, 1), [s.any(2, 3), s.any(2, 3)])],
+        "smooth_l1_loss": [(lambda a, t: op(a, t, 1, 0.5), [s.any(2, 3), s.any(2, 3)])],
+        "huber_loss": [(lambda a, t: op(a, t, 2, 0.5), [s.any(2, 3), s.any(2, 3)])],
+        "binary_cross_entropy": [(lambda a, t=const(2, 3, lo=0, hi=1): op(a, t, None, 1),
+                                  [s.any(2, 3, lo=0.1, hi=0.9)])],
+        "binary_cross_entropy_with_logits": [
+            (lambda a, t=const(2, 3, lo=0, hi=1), pw=const(3, lo=0.5, hi=2): op(a, t, None, pw, 1),
+             [s.any(2, 3)])],
+        "kl_div": [(lambda a, t=const(2, 3, lo=0.1, hi=1): op(a, t, 1), [s.any(2, 3)])],
+        "_ctc_loss": [(lambda a: op(C("log_softmax", a, 2), td.tensor([[1, 2]]), [4], [2])[0],
+                       [s.any(4, 1, 3)])],
+        "elu": [(lambda a: op(a, 1.5, 1.0, 1.0), [s.nonzero(2, 3)])],
+        "leaky_relu": [(lambda a: op(a, 0.2), [s.nonzero(2, 3)])],
+        "hardtanh": [(lambda a: op(a, -1.0, 1.0), [s.leaf([-1.5, -0.5, 0.3, 1.4])])],
+        "hardswish": [(lambda a: op(a), [s.leaf([-4.0, -1.0, 0.5, 2.0, 3.5])])],
+        "hardsigmoid": [(lambda a: op(a), [s.leaf([-4.0, -1.0, 0.5, 2.0, 3.5])])],
+        "mish": [(lambda a: op(a), [s.any(2, 3)])],
+        "prelu": [(lambda a, w: op(a, w), [s.nonzero(2, 3), s.any(3)])],
+        "log_sigmoid_forward": [(lambda a: op(a)[0], [s.any(2, 3)])],
+        "glu": [(lambda a: op(a, 1), [s.any(2, 4)])],
+    }
+    return nn.get(base)
 
 
 def formula_ops():

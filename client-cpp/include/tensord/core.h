@@ -10,6 +10,7 @@
 #define TENSORD_CLIENT_CORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -52,6 +53,9 @@ class TensorImpl {
   TensorImpl& operator=(const TensorImpl&) = delete;
 
   uint64_t id() const { return id_; }
+  // Equal for tensors the client knows share one daemon storage (a view and
+  // its base); tensors whose sharing the client cannot see get distinct ids.
+  uint64_t storage_id() const { return storage_id_; }
   // Waits for the daemon when the op that made it had a data-dependent shape.
   const TensorMeta& meta();
   const std::shared_ptr<Core>& core() const { return core_; }
@@ -66,6 +70,7 @@ class TensorImpl {
   bool requires_grad = false;
   const OpSchema* grad_fn = nullptr;
   bool opaque_grad_fn = false;
+  std::string custom_grad_fn_name;  // a custom autograd.Function's node
   bool is_leaf() const { return grad_fn == nullptr && !opaque_grad_fn; }
   // The last .grad handle read from the daemon, valid while the core's
   // grad_epoch() is unchanged.
@@ -77,6 +82,7 @@ class TensorImpl {
   friend class Core;
   std::shared_ptr<Core> core_;
   uint64_t id_;
+  uint64_t storage_id_;
   TensorMeta meta_;
   bool none_ = false;
 };
@@ -90,6 +96,15 @@ struct FetchedTensor {
   // Contiguous row-major bytes: heap memory, or a shared-memory mapping.
   std::shared_ptr<const char> data;
   size_t nbytes = 0;
+};
+
+// The daemon asks for Python autograd code to run (see runtime.proto's
+// Callback): a custom Function's backward (kind 0) or a tensor hook (1).
+struct CallbackRequest {
+  uint64_t id = 0;
+  int kind = 0;
+  uint64_t handle = 0;
+  std::vector<std::shared_ptr<TensorImpl>> grads;  // null: None
 };
 
 struct DaemonInfo {
@@ -140,6 +155,14 @@ class Core : public std::enable_shared_from_this<Core> {
   void Synchronize();
   // Sends what is recorded without waiting.
   void Flush();
+
+  // Callbacks run on the thread that waits at a sync point (fetch,
+  // synchronize), through this handler, which answers with ReplyCallback.
+  void SetCallbackHandler(std::function<void(CallbackRequest)> handler);
+  void ReplyCallback(uint64_t id, const std::vector<std::shared_ptr<TensorImpl>>& results,
+                     const std::string& error, const std::string& exception);
+  // Function/hook handles the daemon no longer references.
+  std::vector<uint64_t> TakeReleasedHandles();
   // Closes the session; later calls throw.
   void Close();
 

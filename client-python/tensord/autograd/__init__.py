@@ -1,6 +1,7 @@
 """tensord.autograd: torch.autograd's API; the engine runs on the daemon."""
 from .._autograd import (  # noqa: F401
-    backward, enable_grad, grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
+    Function, FunctionCtx, backward, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
+    set_grad_enabled,
 )
 from .._autograd import Node as _Node  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401

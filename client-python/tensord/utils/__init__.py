@@ -1,0 +1,3 @@
+"""tensord.utils: torch.utils's data loading (tensord.utils.data)."""
+
+from . import data  # noqa: F401
