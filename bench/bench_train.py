@@ -9,21 +9,27 @@ One step = forward, cross-entropy loss, zero_grad, backward, SGD step, on a
 batch of 64. Models: an MLP 784-256-10 and a small CNN (two 3x3 conv layers
 on 1x28x28 with max pooling, then a linear layer). Both sides run the same
 program text (the module is passed in as `torch`), with the same thread
-count; tensord's loop ends in one sync, as a training loop that logs the loss
-every N steps does. Figures are medians of --repeat runs of --steps steps;
+count and OMP_WAIT_POLICY=PASSIVE (both run OpenMP pools on the same cores);
+tensord's loop ends in one sync, as a training loop that logs the loss every
+N steps does. Figures are medians of --repeat runs of --steps steps;
 the ratio is tensord's time over PyTorch's (above 1: tensord is slower).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import statistics
-import sys
-import time
-from typing import Any, Callable
 
-import numpy as np
+# Both sides run OpenMP thread pools on the same cores: threads that spin
+# while waiting would steal the other side's cores. Set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import Any, Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 
 def mlp(m: Any) -> Any:

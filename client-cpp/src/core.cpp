@@ -552,7 +552,7 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
       for (TensorPtr& r : results) r->storage_id_ = tensors[args.values[base].i]->storage_id_;
     }
   }
-  if (op.name == "_backward" || op.name == "_grad_set") ++s.grad_epoch;
+  if (op.name == "_backward" || op.name == "_grad_set" || op.name == "_zero_grad") ++s.grad_epoch;
   ++s.ops_recorded;
   ++s.op_counts[op.index];
   if (++s.batch_ops >= kFlushOps || s.batch_bytes >= kFlushBytes) s.FlushLocked();

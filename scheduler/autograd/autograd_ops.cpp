@@ -11,6 +11,7 @@
 #include "scheduler/autograd/exec.h"
 #include "scheduler/autograd/formula_api.h"
 #include "scheduler/autograd/node.h"
+#include "scheduler/autograd/optim_ops.h"
 
 namespace tensord::autograd {
 namespace {
@@ -162,6 +163,7 @@ void RegisterAutogradKernels() {
       {"_retain_grad", RetainGradKernel},    {"_py_function", PyFunctionKernel},
       {"_register_hook", RegisterHookKernel}, {"_remove_hook", RemoveHookKernel},
   };
+  RegisterOptimKernels();
   for (const auto& [name, k] : kernels) {
     r.Register(name, Device::Kind::kCPU, k);
   }

@@ -90,3 +90,16 @@ def test_example_config_starts_a_daemon_that_drains_on_sigterm() -> None:
     d = DaemonProcess(config=(ROOT / "configs" / "tensord.yaml").read_text())
     assert d.stop() == 0, d.log()
     assert "draining" in d.log()
+
+
+def test_bench_train_quick_runs_both_models(daemon: DaemonProcess, tmp_path: Path) -> None:
+    out_json = tmp_path / "train.json"
+    env = dict(os.environ, TENSORD_ADDR=daemon.address)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_train.py"), "--quick", "--json", str(out_json)],
+        capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    figures = json.loads(out_json.read_text())
+    assert set(figures) == {"mlp", "cnn"}
+    for row in figures.values():
+        assert row["tensord_ms"] > 0 and row["torch_ms"] > 0 and row["ratio"] > 0

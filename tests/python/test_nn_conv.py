@@ -515,7 +515,7 @@ def td_functional():
     """tensord with the nn.functional names torch has (nn.functional itself comes later)."""
     import types
     return types.SimpleNamespace(nn=types.SimpleNamespace(functional=td), **{
-        k: getattr(td, k) for k in dir(td) if not k.startswith("__")})
+        k: getattr(td, k) for k in dir(td) if not k.startswith("__") and k != "nn"})
 
 
 @pytest.mark.parametrize("i", range(len(ERRORS)))

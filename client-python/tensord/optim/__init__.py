@@ -1,4 +1,6 @@
-"""tensord.optim: torch.optim's optimizers and learning-rate schedulers."""
-
-# The optimizers are another package's work; the integrator merges the two.
+"""tensord.optim: PyTorch 1.13's optimizers and learning-rate schedulers."""
 from . import lr_scheduler  # noqa: F401
+from .adam import Adam, AdamW  # noqa: F401
+from .optimizer import Optimizer  # noqa: F401
+from .others import Adadelta, Adagrad, RMSprop  # noqa: F401
+from .sgd import SGD  # noqa: F401
