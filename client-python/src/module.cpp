@@ -583,6 +583,14 @@ NB_MODULE(_C, m) {
       d["signature"] = op.signature;
       d["python"] = op.python;
       d["doc"] = op.doc;
+      d["autograd"] = op.autograd == Autograd::kFormula         ? "formula"
+                      : op.autograd == Autograd::kNotImplemented ? "not_implemented"
+                                                                 : "none";
+      nb::list grad_params;
+      for (size_t i = 0; i < op.params.size(); ++i) {
+        if ((op.grad_params >> i) & 1) grad_params.append(op.params[i].name);
+      }
+      d["grad_params"] = grad_params;
       nb::list params;
       for (const Param& p : op.params) params.append(nb::make_tuple(p.name, ParamTypeName(p.type), p.kwarg_only));
       d["params"] = params;

@@ -236,6 +236,16 @@ std::vector<Tensor> RunBackward(const BackwardRequest& req) {
                "behavior.");
     } else if (!req.create_graph) {
       captured[i] = Data(captured[i]);
+    } else if (!RequiresGrad(captured[i])) {
+      // The client takes every create_graph result to require grad; one
+      // that does not depend on the graph gets an input-less node, so that
+      // differentiating it again gives no gradient rather than an error.
+      Tensor t = captured[i];
+      t.autograd = std::make_shared<AutogradMeta>();
+      t.autograd->requires_grad = true;
+      t.autograd->grad_fn = std::make_shared<ConstantGradNode>();
+      t.autograd->output_nr = 0;
+      captured[i] = t;
     }
   }
   return captured;

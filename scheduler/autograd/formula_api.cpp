@@ -116,36 +116,57 @@ std::vector<int64_t> invert_permutation(const std::vector<int64_t>& dims) {
 }
 
 namespace {
-// zeros of `sizes`, with `view_op(args)` of it set to grad. Written without
-// an in-place op on a view (which autograd refuses) when recording.
+// zeros of `sizes`, with `view_op(args)` of it set to grad.
 Tensor PlaceInto(const Tensor& grad, const Shape& sizes, std::string_view view_op,
                  std::vector<Arg> view_args) {
   Tensor z = zeros_sized(grad, sizes);
-  if (CurrentExecContext().grad_enabled && RequiresGrad(grad)) {
-    // Double backward: index_put-free form through a mask is not available
-    // for every view, so differentiate through copy_ into a fresh base.
-    Fail(ErrorKind::kNotImplemented, "[", view_op,
-         "] double backward through this view is not supported by tensord yet");
-  }
   view_args.insert(view_args.begin(), Arg(z));
   Tensor view = call(view_op, std::move(view_args));
   call("copy_", {view, grad});
   return z;
 }
+
+// Recording (double backward) wants no in-place write into a view, which
+// autograd refuses: the same placement as index_put of `count` indices
+// start, start + step, ... along dim d, which has its own gradient.
+bool Recording(const Tensor& grad) { return CurrentExecContext().grad_enabled && RequiresGrad(grad); }
+
+Tensor PutAlong(const Tensor& grad, const Shape& sizes, int64_t d, int64_t start, int64_t count,
+                int64_t step) {
+  Tensor z = zeros_sized(grad, sizes);
+  if (count <= 0) return z;
+  Tensor idx = call("arange", {start, start + count * step, step, DType::kInt64, grad.meta.device});
+  return call("index_put", {z, std::vector<Tensor>{idx}, std::vector<int64_t>{d}, grad, false});
+}
 }  // namespace
 
 Tensor select_backward(const Tensor& grad, const Shape& sizes, const Arg& dim, const Arg& index) {
-  return PlaceInto(grad, sizes, "select", {dim, index});
+  if (!Recording(grad)) return PlaceInto(grad, sizes, "select", {dim, index});
+  const int64_t n = static_cast<int64_t>(sizes.size());
+  const int64_t d = WrapDim(dim.to_int(), n);
+  int64_t i = index.to_int();
+  if (i < 0) i += sizes[d];
+  return PutAlong(call("unsqueeze", {grad, d}), sizes, d, i, 1, 1);
 }
 
 Tensor slice_backward(const Tensor& grad, const Shape& sizes, const Arg& dim, const Arg& start,
                       const Arg& end, const Arg& step) {
-  return PlaceInto(grad, sizes, "slice", {dim, start, end, step});
+  if (!Recording(grad)) return PlaceInto(grad, sizes, "slice", {dim, start, end, step});
+  const int64_t n = static_cast<int64_t>(sizes.size());
+  const int64_t d = WrapDim(dim.to_int(), n);
+  const int64_t size = sizes[d];
+  int64_t s = start.is_none() ? 0 : start.to_int();
+  if (s < 0) s += size;
+  s = std::clamp<int64_t>(s, 0, size);
+  return PutAlong(grad, sizes, d, s, grad.sizes()[d], step.is_none() ? 1 : step.to_int());
 }
 
 Tensor narrow_backward(const Tensor& grad, const Shape& sizes, const Arg& dim, const Arg& start) {
   const int64_t d = WrapDim(dim.to_int(), static_cast<int64_t>(sizes.size()));
-  return PlaceInto(grad, sizes, "narrow", {dim, start, grad.sizes()[d]});
+  if (!Recording(grad)) return PlaceInto(grad, sizes, "narrow", {dim, start, grad.sizes()[d]});
+  int64_t s = start.to_int();
+  if (s < 0) s += sizes[d];
+  return PutAlong(grad, sizes, d, s, grad.sizes()[d], 1);
 }
 
 std::vector<Tensor> cat_backward(const Tensor& grad, const Arg& tensors, const Arg& dim) {
@@ -242,14 +263,15 @@ Tensor matmul_backward(const Tensor& grad, const Arg& self, const Arg& other, in
     // [k] @ [..., k, n] -> [..., n]: a as a row.
     Tensor g2 = call("unsqueeze", {grad, -2});
     Tensor a2 = call("unsqueeze", {a, 0});
-    if (which == 0) return call("reshape", {call("matmul", {g2, call("transpose", {b, -1, -2})}), a.sizes()});
+    // Batch dims of b stay in the result; the engine sums them away.
+    if (which == 0) return call("squeeze", {call("matmul", {g2, call("transpose", {b, -1, -2})}), -2});
     return call("matmul", {call("transpose", {a2, -1, -2}), g2});
   }
   if (da >= 2 && db == 1) {
     Tensor g2 = call("unsqueeze", {grad, -1});
     Tensor b2 = call("unsqueeze", {b, 0});
     if (which == 0) return call("matmul", {g2, b2});
-    return call("reshape", {call("matmul", {call("transpose", {a, -1, -2}), g2}), b.sizes()});
+    return call("squeeze", {call("matmul", {call("transpose", {a, -1, -2}), g2}), -1});
   }
   // Both >= 2-d: batch dims broadcast; the engine sums them back.
   if (which == 0) return call("matmul", {grad, call("transpose", {b, -1, -2})});

@@ -100,6 +100,67 @@ Tensor bce_with_logits_backward(const Tensor& grad, const Arg& self, const Arg& 
 Tensor kl_div_backward(const Tensor& grad, const Arg& self, const Arg& target,
                        const Arg& reduction, const Arg& log_target);
 
+// ---- formula_reductions.cpp: pointwise activations, reductions, scans ----
+// `grad` of a reduction over `dim` (an Arg as the op got it), unsqueezed back
+// and expanded to `sizes`.
+Tensor expand_reduced(const Tensor& grad, const Shape& sizes, const Arg& dim, bool keepdim);
+Tensor logit_backward(const Tensor& grad, const Arg& self, const Arg& eps);
+// gelu/softplus gradients composed of ops, so they differentiate again
+// (the gelu_backward/softplus_backward ops do not).
+Tensor gelu_grad(const Tensor& grad, const Arg& self, const Arg& approximate);
+Tensor softplus_grad(const Tensor& grad, const Arg& self, const Arg& beta, const Arg& threshold);
+// clamp's gradient for self (which = 0), min (1) or max (2); bounds may be
+// None, numbers or tensors.
+Tensor clamp_backward(const Tensor& grad, const Arg& self, const Arg& min, const Arg& max,
+                      int which);
+// max()/min()/median(): grad spread evenly over the elements equal to result.
+Tensor evenly_distribute_backward(const Tensor& grad, const Arg& self, const Tensor& result);
+// amax/amin: grad spread evenly over the ties of each reduced slice.
+Tensor amax_backward(const Tensor& grad, const Arg& self, const Tensor& result, const Arg& dim,
+                     bool keepdim);
+// Ops selecting values by `indices` along `dim` (max_dim, sort, topk, ...).
+Tensor select_values_backward(const Tensor& grad, const Tensor& indices, const Shape& sizes,
+                              const Arg& dim, bool keepdim);
+Tensor prod_backward(const Tensor& grad, const Arg& self, const Arg& dim, bool keepdim);
+Tensor var_backward(const Tensor& grad, const Arg& self, const Arg& dim, const Arg& unbiased,
+                    bool keepdim, const Arg& correction);
+Tensor std_backward(const Tensor& grad, const Arg& self, const Tensor& result, const Arg& dim,
+                    const Arg& unbiased, bool keepdim, const Arg& correction);
+// std_mean / var_mean: grads[0] for the std (var), grads[1] for the mean.
+Tensor var_mean_backward(const std::vector<Tensor>& grads, const Arg& self, const Tensor& result0,
+                         const Arg& dim, const Arg& unbiased, bool keepdim, const Arg& correction,
+                         bool is_std);
+Tensor norm_backward(const Tensor& grad, const Arg& self, const Arg& p, const Tensor& result,
+                     const Arg& dim, bool keepdim);
+Tensor logsumexp_backward(const Tensor& grad, const Arg& self, const Tensor& result,
+                          const Arg& dim, bool keepdim);
+Tensor cumsum_backward(const Tensor& grad, const Arg& dim);
+Tensor cumprod_backward(const Tensor& grad, const Arg& self, const Tensor& result, const Arg& dim);
+
+// ---- formula_indexing.cpp: shape ops, scatters and gathers, einsum ----
+Tensor diagonal_backward(const Tensor& grad, const Shape& sizes, const Arg& offset,
+                         const Arg& dim1, const Arg& dim2);
+Tensor diag_backward(const Tensor& grad, const Shape& sizes, const Arg& diagonal);
+Tensor repeat_backward(const Tensor& grad, const Shape& sizes, const Arg& repeats);
+Tensor repeat_interleave_backward(const Tensor& grad, const Shape& sizes, const Arg& repeats,
+                                  const Arg& dim);
+Tensor roll_backward(const Tensor& grad, const Arg& shifts, const Arg& dims);
+Tensor tensor_split_backward(const std::vector<Tensor>& grads,
+                             const std::vector<TensorMeta>& metas, const Shape& sizes,
+                             const Arg& indices, const Arg& dim);
+// scatter (which = 0: self, 1: src); reduce must be None.
+Tensor scatter_backward(const Tensor& grad, const Arg& dim, const Arg& index, const Arg& reduce,
+                        int which);
+Tensor scatter_reduce_backward(const Tensor& grad, const Arg& self, const Arg& dim,
+                               const Arg& index, const Arg& src, const Arg& reduce,
+                               const Arg& include_self, const Tensor& result, int which);
+Tensor masked_select_backward(const Tensor& grad, const Shape& self_sizes, const Arg& mask);
+Tensor masked_scatter_source_backward(const Tensor& grad, const Arg& mask,
+                                      const Shape& source_sizes);
+Tensor take_backward(const Tensor& grad, const Shape& self_sizes, const Arg& index);
+// einsum: one gradient per operand, each another einsum.
+std::vector<Tensor> einsum_backward(const Tensor& grad, const Arg& equation, const Arg& tensors);
+
 // What a formula sees (its op's saved arguments, results and gradients).
 class BackwardCtx {
  public:

@@ -82,6 +82,13 @@ struct OpNode : Node {
 };
 
 // A node for an op without derivative formulas: backward through it fails.
+// The grad_fn of a create_graph gradient that does not depend on the graph
+// (zeros_like(grad)): no inputs, so differentiating it gives nothing.
+struct ConstantGradNode : Node {
+  std::string name() const override { return "BackwardResult"; }
+  std::vector<Tensor> Apply(std::vector<Tensor>) override { return {}; }
+};
+
 struct NotImplementedNode : Node {
   explicit NotImplementedNode(std::string op) : op_(std::move(op)) {}
   std::string name() const override { return "NotImplemented"; }

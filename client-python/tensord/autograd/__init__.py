@@ -4,3 +4,4 @@ from .._autograd import (  # noqa: F401
     set_grad_enabled,
 )
 from .._autograd import Node as _Node  # noqa: F401
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
