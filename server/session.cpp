@@ -226,7 +226,9 @@ void Session::RunBatch(const v1::Batch& batch) {
     for (int i = 0; i < batch.ops_size(); ++i) RunOp(batch.ops(i), batch.seq(), i);
   }
   if (batch.has_callback_reply()) {
-    callback_replies_[batch.callback_reply().callback_id()] = batch.callback_reply();
+    // Only replies to callbacks this session sent are kept.
+    const uint64_t cid = batch.callback_reply().callback_id();
+    if (cid > 0 && cid < next_callback_) callback_replies_[cid] = batch.callback_reply();
   }
   for (const auto& f : batch.fetches()) RunFetch(f);
   for (uint64_t id : batch.releases()) {
@@ -325,6 +327,8 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
              "] record names ", rec.outputs_size(), " output ids, the op gives ", want_outputs);
     for (uint64_t id : rec.outputs()) {
       TD_CHECK(id != 0, kValue, "[", op->name, "] output id 0 is reserved");
+      TD_CHECK(id >> 63 == 0, kValue, "[", op->name, "] output id ", id,
+               " is in the daemon's id space (top bit set)");
       TD_CHECK(!tensors_.contains(id), kValue, "[", op->name, "] output id ", id,
                " is already in use in this session");
     }
@@ -437,6 +441,8 @@ void Session::RunUpload(const v1::UploadChunk& chunk) {
     auto it = uploads_.find(chunk.tensor());
     if (it == uploads_.end()) {
       TD_CHECK(chunk.tensor() != 0, kValue, "[upload] tensor id 0 is reserved");
+      TD_CHECK(chunk.tensor() >> 63 == 0, kValue, "[upload] tensor id ", chunk.tensor(),
+               " is in the daemon's id space (top bit set)");
       TD_CHECK(!tensors_.contains(chunk.tensor()), kValue, "[upload] tensor id ", chunk.tensor(),
                " is already in use in this session");
       auto dtype = ParseDType(chunk.dtype());

@@ -324,6 +324,15 @@ TEST_F(ProtocolTest, NegativeAndOverflowingShapesAreRejected) {
   EXPECT_FALSE(s.Fetch(5).has_error());
 }
 
+TEST_F(ProtocolTest, ClientIdsMayNotUseTheDaemonsIdSpace) {
+  RawSession s(daemon_->address());
+  const uint64_t daemon_id = (uint64_t{1} << 63) | 1;
+  s.Op("zeros", {Ints({2}), None(), None()}, {daemon_id});
+  auto e = s.NextError();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NE(e->message().find("daemon's id space"), std::string::npos) << e->message();
+}
+
 TEST_F(ProtocolTest, AllocationOverTheLimitIsResourceExhausted) {
   RawSession s(daemon_->address());
   s.Op("zeros", {Ints({1024, 1024}), None(), None()}, {1});  // 4 MiB > 1 MiB limit
