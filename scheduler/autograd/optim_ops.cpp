@@ -132,6 +132,107 @@ void AdamStepKernel(KernelContext& ctx) {
   }
 }
 
+// _rmsprop_step(params, square_avgs, momentum_buffers, grad_avgs, steps, lr,
+//               alpha, eps, weight_decay, momentum, centered, maximize)
+void RmspropStepKernel(KernelContext& ctx) {
+  GradModeGuard no_grad(false);
+  std::vector<const Tensor*> params = ctx.tensor_list(0);
+  const double lr = ctx.args.get_float(5), alpha = ctx.args.get_float(6);
+  const double eps = ctx.args.get_float(7), wd = ctx.args.get_float(8);
+  const double momentum = ctx.args.get_float(9);
+  const bool centered = ctx.args.get_bool(10), maximize = ctx.args.get_bool(11);
+  CheckList(ctx, 1, params.size(), "square_avgs");
+  if (momentum > 0) CheckList(ctx, 2, params.size(), "momentum buffers");
+  if (centered) CheckList(ctx, 3, params.size(), "grad_avgs");
+  std::vector<const Tensor*> sq = ctx.tensor_list(1), bufs = ctx.tensor_list(2),
+                             gavg = ctx.tensor_list(3);
+  double* steps = Counters(ctx, 4, params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor p = Data(*params[i]);
+    Tensor g = GradOf(*params[i]);
+    if (!g.defined()) continue;
+    Tensor grad = maximize ? call("neg", {Data(g)}) : Data(g);
+    steps[i] += 1;
+    if (wd != 0) grad = call("add", {grad, p, Value::Float(wd)});
+    const Tensor square_avg = Data(*sq[i]);
+    call("mul_", {square_avg, alpha});
+    call("add_", {square_avg, call("mul", {grad, grad}), Value::Float(1 - alpha)});
+    Tensor avg;
+    if (centered) {
+      const Tensor grad_avg = Data(*gavg[i]);
+      call("mul_", {grad_avg, alpha});
+      call("add_", {grad_avg, grad, Value::Float(1 - alpha)});
+      avg = call("sqrt", {call("sub", {square_avg, call("mul", {grad_avg, grad_avg})})});
+    } else {
+      avg = call("sqrt", {square_avg});
+    }
+    avg = call("add", {avg, eps});
+    if (momentum > 0) {
+      const Tensor buf = Data(*bufs[i]);
+      call("mul_", {buf, momentum});
+      call("add_", {buf, call("div", {grad, avg})});
+      call("add_", {p, buf, Value::Float(-lr)});
+    } else {
+      call("add_", {p, call("div", {grad, avg}), Value::Float(-lr)});
+    }
+  }
+}
+
+// _adagrad_step(params, sums, steps, lr, lr_decay, weight_decay, eps, maximize)
+void AdagradStepKernel(KernelContext& ctx) {
+  GradModeGuard no_grad(false);
+  std::vector<const Tensor*> params = ctx.tensor_list(0);
+  CheckList(ctx, 1, params.size(), "sums");
+  std::vector<const Tensor*> sums = ctx.tensor_list(1);
+  double* steps = Counters(ctx, 2, params.size());
+  const double lr = ctx.args.get_float(3), lr_decay = ctx.args.get_float(4);
+  const double wd = ctx.args.get_float(5), eps = ctx.args.get_float(6);
+  const bool maximize = ctx.args.get_bool(7);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor p = Data(*params[i]);
+    Tensor g = GradOf(*params[i]);
+    if (!g.defined()) continue;
+    Tensor grad = maximize ? call("neg", {Data(g)}) : Data(g);
+    const double step = steps[i] += 1;
+    if (wd != 0) grad = call("add", {grad, p, Value::Float(wd)});
+    const double clr = lr / (1 + (step - 1) * lr_decay);
+    const Tensor sum = Data(*sums[i]);
+    call("add_", {sum, call("mul", {grad, grad})});
+    Tensor std = call("add", {call("sqrt", {sum}), eps});
+    call("add_", {p, call("div", {grad, std}), Value::Float(-clr)});
+  }
+}
+
+// _adadelta_step(params, square_avgs, acc_deltas, steps, lr, rho, eps,
+//                weight_decay, maximize)
+void AdadeltaStepKernel(KernelContext& ctx) {
+  GradModeGuard no_grad(false);
+  std::vector<const Tensor*> params = ctx.tensor_list(0);
+  CheckList(ctx, 1, params.size(), "square_avgs");
+  CheckList(ctx, 2, params.size(), "acc_deltas");
+  std::vector<const Tensor*> sq = ctx.tensor_list(1), acc = ctx.tensor_list(2);
+  double* steps = Counters(ctx, 3, params.size());
+  const double lr = ctx.args.get_float(4), rho = ctx.args.get_float(5);
+  const double eps = ctx.args.get_float(6), wd = ctx.args.get_float(7);
+  const bool maximize = ctx.args.get_bool(8);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor p = Data(*params[i]);
+    Tensor g = GradOf(*params[i]);
+    if (!g.defined()) continue;
+    Tensor grad = maximize ? call("neg", {Data(g)}) : Data(g);
+    steps[i] += 1;
+    if (wd != 0) grad = call("add", {grad, p, Value::Float(wd)});
+    const Tensor square_avg = Data(*sq[i]), acc_delta = Data(*acc[i]);
+    call("mul_", {square_avg, rho});
+    call("add_", {square_avg, call("mul", {grad, grad}), Value::Float(1 - rho)});
+    Tensor std = call("sqrt", {call("add", {square_avg, eps})});
+    Tensor delta = call("mul", {call("div", {call("sqrt", {call("add", {acc_delta, eps})}), std}), grad});
+    call("mul_", {acc_delta, rho});
+    call("add_", {acc_delta, call("mul", {delta, delta}), Value::Float(1 - rho)});
+    call("add_", {p, delta, Value::Float(-lr)});
+  }
+}
+
 }  // namespace
 
 void RegisterOptimKernels() {
@@ -139,6 +240,9 @@ void RegisterOptimKernels() {
   r.Register("_zero_grad", Device::Kind::kCPU, ZeroGradKernel);
   r.Register("_sgd_step", Device::Kind::kCPU, SgdStepKernel);
   r.Register("_adam_step", Device::Kind::kCPU, AdamStepKernel);
+  r.Register("_rmsprop_step", Device::Kind::kCPU, RmspropStepKernel);
+  r.Register("_adagrad_step", Device::Kind::kCPU, AdagradStepKernel);
+  r.Register("_adadelta_step", Device::Kind::kCPU, AdadeltaStepKernel);
 }
 
 }  // namespace tensord::autograd

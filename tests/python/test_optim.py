@@ -186,3 +186,31 @@ def test_zero_grad_detaches_a_grad_with_history(ref):
     td.optim.SGD([a], lr=0.1).zero_grad()
     assert not a.grad.requires_grad
     assert (a.grad.numpy() == 0).all()
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.1, amsgrad=True)),
+    ("AdamW", dict(lr=0.1)), ("RMSprop", dict(lr=0.1, momentum=0.5, centered=True)),
+    ("Adagrad", dict(lr=0.1)), ("Adadelta", dict(lr=0.1)),
+])
+def test_step_is_one_daemon_op_per_group_without_grad_reads(name, kwargs):
+    w1 = td.ones(3, requires_grad=True)
+    w2 = td.ones(2, requires_grad=True)
+    unused = td.ones(4, requires_grad=True)  # no grad: skipped on the daemon
+    opt = getattr(td.optim, name)([{"params": [w1, unused]}, {"params": [w2]}], **kwargs)
+    ((w1 * w1).sum() + (w2 * 3).sum()).backward()
+    opt.step()  # the first step also creates the state buffers
+    ((w1 * w1).sum() + (w2 * 3).sum()).backward()
+    before = td._C.op_counts()
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    after = td._C.op_counts()
+    changed = {k: after[k] - before[k] for k in after if after[k] != before[k]}
+    step_op = {"AdamW": "_adam_step"}.get(name, "_" + name.lower() + "_step")
+    assert changed == {step_op: 2, "_zero_grad": 1}, changed
+    assert w1.grad is None and unused.grad is None
+    assert w2.tolist() != [1.0, 1.0] and unused.tolist() == [1.0] * 4
+    # State lists the parameters that took a step, as torch's does (Adagrad
+    # keeps state for every parameter from its construction, also like torch).
+    steps = {k: float(v.get("step", 2)) for k, v in opt.state_dict()["state"].items()}
+    assert steps == ({0: 2.0, 1: 0.0, 2: 2.0} if name == "Adagrad" else {0: 2.0, 2: 2.0})

@@ -1,8 +1,10 @@
-"""RMSprop, Adagrad, Adadelta (PyTorch 1.13's single-tensor algorithms)."""
+"""RMSprop, Adagrad, Adadelta (PyTorch 1.13's single-tensor algorithms), each
+step one fused daemon op per parameter group (scheduler/autograd/optim_ops.cpp)."""
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+from .. import _C
 from .._autograd import no_grad
 from .optimizer import Optimizer, _closure_loss
 
@@ -10,15 +12,6 @@ from .optimizer import Optimizer, _closure_loss
 def _td() -> Any:
     import tensord
     return tensord
-
-
-def _grads(opt: Optimizer, group: dict) -> list:
-    out = []
-    for p in group["params"]:
-        g = p.grad
-        if g is not None:
-            out.append((p, -g if group["maximize"] else g, opt.state[p]))
-    return out
 
 
 class RMSprop(Optimizer):
@@ -43,37 +36,23 @@ class RMSprop(Optimizer):
 
     @no_grad()
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
-        td = _td()
         loss = _closure_loss(closure)
-        for group in self.param_groups:
-            alpha, eps, momentum = group["alpha"], group["eps"], group["momentum"]
-            for p, grad, state in _grads(self, group):
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = td.zeros_like(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = td.zeros_like(p)
-                    if group["centered"]:
-                        state["grad_avg"] = td.zeros_like(p)
-                state["step"] += 1
-                if group["weight_decay"] != 0:
-                    grad = grad.add(p, alpha=group["weight_decay"])
-                square_avg = state["square_avg"]
-                square_avg.mul_(alpha).add_(grad * grad, alpha=1 - alpha)
-                if group["centered"]:
-                    grad_avg = state["grad_avg"]
-                    grad_avg.mul_(alpha).add_(grad, alpha=1 - alpha)
-                    avg = (square_avg - grad_avg * grad_avg).sqrt_()
-                else:
-                    avg = square_avg.sqrt()
-                avg = avg.add_(eps)
-                if momentum > 0:
-                    buf = state["momentum_buffer"]
-                    buf.mul_(momentum).add_(grad / avg)
-                    p.add_(buf, alpha=-group["lr"])
-                else:
-                    p.add_(grad / avg, alpha=-group["lr"])
+        for index, group in enumerate(self.param_groups):
+            names = ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ()) + (
+                ("grad_avg",) if group["centered"] else ())
+            fg = self._fused_group(index, group, names)
+            _C.call("_rmsprop_step", (
+                group["params"], fg.buffers["square_avg"], fg.buffers.get("momentum_buffer", []),
+                fg.buffers.get("grad_avg", []), fg.steps, float(group["lr"]), float(group["alpha"]),
+                float(group["eps"]), float(group["weight_decay"]), float(group["momentum"]),
+                bool(group["centered"]), bool(group["maximize"])))
         return loss
+
+    def _fused_entry(self, group: dict, fg: Any, i: int, step: float) -> dict:
+        entry: dict = {"step": int(step)}
+        for name, bufs in fg.buffers.items():
+            entry[name] = bufs[i]
+        return entry
 
 
 class Adagrad(Optimizer):
@@ -104,17 +83,16 @@ class Adagrad(Optimizer):
     @no_grad()
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         loss = _closure_loss(closure)
-        for group in self.param_groups:
-            for p, grad, state in _grads(self, group):
-                state["step"].add_(1)
-                step = state["step"].item()
-                if group["weight_decay"] != 0:
-                    grad = grad.add(p, alpha=group["weight_decay"])
-                clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
-                state["sum"].add_(grad * grad)
-                std = state["sum"].sqrt().add_(group["eps"])
-                p.add_(grad / std, alpha=-clr)
+        for index, group in enumerate(self.param_groups):
+            fg = self._fused_group(index, group, ("sum",))
+            _C.call("_adagrad_step", (group["params"], fg.buffers["sum"], fg.steps,
+                                      float(group["lr"]), float(group["lr_decay"]),
+                                      float(group["weight_decay"]), float(group["eps"]),
+                                      bool(group["maximize"])))
         return loss
+
+    def _fused_entry(self, group: dict, fg: Any, i: int, step: float) -> dict:
+        return {"step": _td().tensor(step), "sum": fg.buffers["sum"][i]}
 
 
 class Adadelta(Optimizer):
@@ -135,22 +113,15 @@ class Adadelta(Optimizer):
 
     @no_grad()
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
-        td = _td()
         loss = _closure_loss(closure)
-        for group in self.param_groups:
-            rho, eps = group["rho"], group["eps"]
-            for p, grad, state in _grads(self, group):
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = td.zeros_like(p)
-                    state["acc_delta"] = td.zeros_like(p)
-                state["step"] += 1
-                if group["weight_decay"] != 0:
-                    grad = grad.add(p, alpha=group["weight_decay"])
-                square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-                square_avg.mul_(rho).add_(grad * grad, alpha=1 - rho)
-                std = square_avg.add(eps).sqrt_()
-                delta = acc_delta.add(eps).sqrt_().div_(std).mul_(grad)
-                acc_delta.mul_(rho).add_(delta * delta, alpha=1 - rho)
-                p.add_(delta, alpha=-group["lr"])
+        for index, group in enumerate(self.param_groups):
+            fg = self._fused_group(index, group, ("square_avg", "acc_delta"))
+            _C.call("_adadelta_step", (group["params"], fg.buffers["square_avg"],
+                                       fg.buffers["acc_delta"], fg.steps, float(group["lr"]),
+                                       float(group["rho"]), float(group["eps"]),
+                                       float(group["weight_decay"]), bool(group["maximize"])))
         return loss
+
+    def _fused_entry(self, group: dict, fg: Any, i: int, step: float) -> dict:
+        return {"step": int(step), "square_avg": fg.buffers["square_avg"][i],
+                "acc_delta": fg.buffers["acc_delta"][i]}
