@@ -132,11 +132,18 @@ Indices ReadIndices(const KernelContext& ctx, const Tensor& self, const Tensor& 
       r.dims.push_back(dims[k]);
     }
   }
-  for (size_t k = 0; k < r.tensors.size(); ++k) {
-    CheckIndices(ctx.op.name, r.tensors[k], self.sizes()[r.dims[k]], r.dims[k], true,
+  return r;
+}
+
+// Bounds of every index value; like PyTorch, only when the result has
+// elements (an empty result reads and writes nothing, so nothing is checked).
+void CheckBounds(const KernelContext& ctx, const Tensor& self, const Indices& ix,
+                 const Shape& result) {
+  if (Numel(result) == 0) return;
+  for (size_t k = 0; k < ix.tensors.size(); ++k) {
+    CheckIndices(ctx.op.name, ix.tensors[k], self.sizes()[ix.dims[k]], ix.dims[k], true,
                  IndexMessage::kBounds);
   }
-  return r;
 }
 
 // Runs op(self_element, other_element) over the indexed positions, where
@@ -182,6 +189,7 @@ void IndexKernel(KernelContext& ctx) {
   const Tensor& self = ctx.tensor(0);
   Indices ix = ReadIndices(ctx, self, self);
   IndexLayout l = Layout(ctx, self, ix);
+  CheckBounds(ctx, self, ix, l.result);
   ctx.outputs.assign(1, ctx.NewTensor(TensorMeta::Contiguous(self.dtype(), self.meta.device, l.result)));
   const size_t item = ItemSize(self.dtype());
   IndexLoop(self, ix, l, ctx.outputs[0],
@@ -193,6 +201,7 @@ void IndexPutKernel(KernelContext& ctx) {
   Tensor t = Target(ctx, self.sizes());
   Indices ix = ReadIndices(ctx, t, t);
   IndexLayout l = Layout(ctx, t, ix);
+  CheckBounds(ctx, t, ix, l.result);
   Tensor values = Unaliased(ctx, CastTo(ctx.tensor_or_scalar(3, t.dtype()), t.dtype(), ctx.tracker), t);
   bool fits = values.dim() <= static_cast<int64_t>(l.result.size());
   for (int64_t i = 1; fits && i <= values.dim(); ++i) {

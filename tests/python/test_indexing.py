@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from typing import Any, Callable
 
 import numpy as np
@@ -278,7 +279,9 @@ def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
 @pytest.mark.parametrize("shape", [(5,), (4, 5), (3, 4, 5), (2, 3, 2, 4)])
 @pytest.mark.parametrize("layout", ["contiguous", "transposed"])
 def test_getitem_matches_torch_over_generated_expressions(ref, shape, layout):
-    rng = random.Random(hash((shape, layout)) & 0xFFFF)
+    # A stable seed: Python's hash() of strings changes per process, which
+    # made this test explore different expressions on every run.
+    rng = random.Random(zlib.crc32(repr((shape, layout)).encode()))
     g, t = make(ref, shape, "float32", layout)
     compared = 0
     for expr in _index_exprs(None, shape, rng):
