@@ -16,6 +16,7 @@
 
 #include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/dnnl_util.h"
 #include "kernels/cpu/nn_util.h"
 #include "kernels/kernel.h"
 
@@ -40,10 +41,7 @@ struct DnnlPrimitive {
   size_t scratch_bytes = 0;
 };
 
-dnnl::engine& Engine() {
-  static dnnl::engine* eng = new dnnl::engine(dnnl::engine::kind::cpu, 0);
-  return *eng;
-}
+dnnl::engine& Engine() { return DnnlEngine(); }
 
 memory::dims Dims(std::initializer_list<int64_t> head, const std::array<int64_t, 3>& sp, int spatial) {
   memory::dims d(head.begin(), head.end());

@@ -1,6 +1,7 @@
 // Batch, layer and group normalisation (forward and backward), softmax's
 // backward ops and the embedding helpers. Each computes in double on
-// contiguous copies, in parallel over channels (batch norm) or rows.
+// contiguous copies, in parallel over channels (batch norm) or rows; float32
+// batch and layer norm run on oneDNN (dnnl_nn.cpp) instead.
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
@@ -8,6 +9,7 @@
 
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/dnnl_util.h"
 #include "kernels/cpu/nn_util.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/reduce_util.h"
@@ -55,6 +57,7 @@ struct BatchLayout {
 int64_t Grain(int64_t work_per_item) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, work_per_item)); }
 
 void BatchNormKernel(KernelContext& ctx) {
+  if (DnnlBatchNorm(ctx)) return;  // float32 on oneDNN
   const Tensor& input = ctx.tensor(0);
   const BatchLayout L(input);
   const Tensor x = Dense(ctx, input);
@@ -105,6 +108,7 @@ void BatchNormKernel(KernelContext& ctx) {
 }
 
 void BatchNormBackwardKernel(KernelContext& ctx) {
+  if (DnnlBatchNormBackward(ctx)) return;  // float32 on oneDNN
   const Tensor& input = ctx.tensor(1);
   const BatchLayout L(input);
   const Tensor g = Dense(ctx, ctx.tensor(0)), x = Dense(ctx, input);
@@ -174,6 +178,7 @@ void RowStats(const double* x, int64_t len, double eps, double* mean, double* rs
 }
 
 void LayerNormKernel(KernelContext& ctx) {
+  if (DnnlLayerNorm(ctx)) return;  // float32 on oneDNN
   const Tensor& input = ctx.tensor(0);
   int64_t len = 1;
   for (int64_t v : ctx.args.get_ints(1)) len *= v;
@@ -199,6 +204,7 @@ void LayerNormKernel(KernelContext& ctx) {
 }
 
 void LayerNormBackwardKernel(KernelContext& ctx) {
+  if (DnnlLayerNormBackward(ctx)) return;  // float32 on oneDNN
   const Tensor& input = ctx.tensor(1);
   int64_t len = 1;
   for (int64_t v : ctx.args.get_ints(2)) len *= v;

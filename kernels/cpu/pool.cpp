@@ -10,6 +10,7 @@
 
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/dnnl_util.h"
 #include "kernels/cpu/nn_util.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/kernel.h"
@@ -148,6 +149,7 @@ void AvgPool2d(KernelContext& ctx, bool backward) {
   const int64_t divisor = has_div ? ctx.args.get_int(sp + 6) : 1;
   Tensor& out = ctx.output(0);
   if (out.numel() == 0) return;
+  if (!has_div && DnnlAvgPool2d(ctx, g, count_pad, backward)) return;  // float32 on oneDNN
   const Tensor src = ContiguousOf(ctx, ctx.tensor(0));  // input, or grad_output
   const int64_t planes = g.n * g.c, area = g.ih * g.iw, oarea = g.oh * g.ow;
   NumericPool(out.dtype(), ctx.op.name, [&]<typename T>() {
