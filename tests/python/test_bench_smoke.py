@@ -103,3 +103,11 @@ def test_bench_train_quick_runs_both_models(daemon: DaemonProcess, tmp_path: Pat
     assert set(figures) == {"mlp", "cnn"}
     for row in figures.values():
         assert row["tensord_ms"] > 0 and row["torch_ms"] > 0 and row["ratio"] > 0
+
+
+def test_bench_nn_runs(daemon: DaemonProcess) -> None:
+    env = dict(os.environ, TENSORD_ADDR=daemon.address)
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_nn.py"), "--reps", "1",
+                          "--repeat", "1"], capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "batch_norm" in run.stdout and "avg_pool2d" in run.stdout
