@@ -99,10 +99,55 @@ void ReduceInto(const ReduceRows& r, const Tensor& out, std::string_view op, F f
   });
 }
 
+// sum/mean of a contiguous float tensor over its leading dims (a linear
+// layer's bias gradient): whole rows accumulate into the result, with no
+// transposing copy. False when the case does not apply.
+bool SumLeadingDims(KernelContext& ctx, Tensor& out, bool mean) {
+  const Tensor& self = ctx.tensor(0);
+  const DType d = self.dtype();
+  if ((d != DType::kFloat32 && d != DType::kFloat64) || out.dtype() != d ||
+      !self.is_contiguous() || !out.is_contiguous()) {
+    return false;
+  }
+  const int p = ctx.op.param_index("dim");
+  if (p < 0 || ctx.args.is_none(p) || ctx.args.get_ints(p).empty()) return false;
+  const int64_t ndim = self.dim();
+  if (ndim == 0) return false;
+  std::vector<bool> reduced(static_cast<size_t>(ndim), false);
+  for (int64_t dim : ctx.args.get_ints(p)) reduced[WrapDim(dim, ndim)] = true;
+  int64_t k = 0;
+  while (k < ndim && reduced[k]) ++k;
+  for (int64_t i = k; i < ndim; ++i) {
+    if (reduced[i]) return false;
+  }
+  if (k == 0 || k == ndim) return false;
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < k; ++i) outer *= self.sizes()[i];
+  for (int64_t i = k; i < ndim; ++i) inner *= self.sizes()[i];
+  DispatchFloating(d, ctx.op.name, [&]<typename T>() {
+    const T* in = self.data<T>();
+    T* o = out.data<T>();
+    ParallelFor(inner, 2048, [&](int64_t b, int64_t e) {
+      std::vector<double> acc(static_cast<size_t>(e - b), 0.0);
+      for (int64_t i = 0; i < outer; ++i) {
+        const T* row = in + i * inner;
+        for (int64_t j = b; j < e; ++j) acc[j - b] += static_cast<double>(row[j]);
+      }
+      for (int64_t j = b; j < e; ++j) {
+        double v = acc[j - b];
+        if (mean) v = outer == 0 ? std::numeric_limits<double>::quiet_NaN() : v / outer;
+        o[j] = static_cast<T>(v);
+      }
+    });
+  });
+  return true;
+}
+
 // sum, mean, nansum, prod (variant = op name).
 void SumProdKernel(KernelContext& ctx) {
   Tensor& out = ctx.output();
   const std::string& v = ctx.op.variant;
+  if ((v == "sum" || v == "mean") && SumLeadingDims(ctx, out, v == "mean")) return;
   if (out.dtype() == DType::kBool) {
     // The input converts to bool first: a bool sum is any, a product all.
     ReduceRows r = MakeReduceRows(ctx, ctx.tensor(0), DType::kBool);

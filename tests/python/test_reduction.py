@@ -567,3 +567,16 @@ def test_large_reductions_are_correct_when_parallel(ref):
     assert_same(got.values, want.values)
     assert (to_numpy(got.indices) == to_numpy(want.indices)).all()
     check_one_dim(ref, "max", x, r, 0, False, "float64")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,dim", [((64, 5000), 0), ((3, 4, 3000), [0, 1]), ((7, 2, 5), (0,)),
+                                       ((0, 6), 0), ((5,), 0), ((2, 3), [1, 0])])
+@pytest.mark.parametrize("op", ["sum", "mean"])
+def test_sum_and_mean_over_leading_dims_match_torch(ref, dtype, shape, dim, op):
+    # Leading-dim sums of contiguous floats take a fast path (bias gradients).
+    a = np.random.default_rng(5).standard_normal(shape)
+    for keepdim in (False, True):
+        want = getattr(ref.tensor(a, dtype=getattr(ref, dtype)), op)(dim, keepdim=keepdim)
+        got = getattr(td.tensor(a, dtype=getattr(td, dtype)), op)(dim, keepdim=keepdim)
+        assert_same(got, want, rtol=1e-5, atol=1e-5)
