@@ -10,6 +10,7 @@ batch of 64. Models: an MLP 784-256-10 and a small CNN (two 3x3 conv layers
 on 1x28x28 with max pooling, then a linear layer). Both sides run the same
 program text (the module is passed in as `torch`), with the same thread
 count and OMP_WAIT_POLICY=PASSIVE (both run OpenMP pools on the same cores);
+on an AVX-512 CPU torch's OpenBLAS gets OPENBLAS_CORETYPE=SKYLAKEX (TOOLCHAIN.md);
 tensord's loop ends in one sync, as a training loop that logs the loss every
 N steps does. Figures are medians of --repeat runs of --steps steps;
 the ratio is tensord's time over PyTorch's (above 1: tensord is slower).
@@ -21,6 +22,22 @@ import os
 # Both sides run OpenMP thread pools on the same cores: threads that spin
 # while waiting would steal the other side's cores. Set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _has_avx512() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and "avx512f" in line.split() for line in f)
+    except OSError:
+        return False
+
+
+# PyTorch's baseline at its best (TOOLCHAIN.md): Debian's OpenBLAS misdetects
+# AVX-512 Xeons unless told; only the torch side sees this (removed below,
+# before an embedded daemon starts).
+_CORETYPE_ADDED = _has_avx512() and "OPENBLAS_CORETYPE" not in os.environ
+if _CORETYPE_ADDED:
+    os.environ["OPENBLAS_CORETYPE"] = "SKYLAKEX"
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -88,6 +105,8 @@ def main() -> int:
 
     import torch
     torch.set_num_threads(a.threads)
+    if _CORETYPE_ADDED:
+        del os.environ["OPENBLAS_CORETYPE"]
     # An embedded daemon (no TENSORD_ADDR) sizes its compute pool from this.
     os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
     import tensord
