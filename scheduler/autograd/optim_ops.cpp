@@ -28,6 +28,14 @@ double* Counters(const KernelContext& ctx, size_t arg, size_t n) {
   return t.data<double>();
 }
 
+// The gradient an update uses: negated for maximize, plus weight_decay * p
+// (L2, not AdamW's decoupled form).
+Tensor UpdateGrad(const Tensor& p, const Tensor& g, bool maximize, double weight_decay) {
+  Tensor grad = maximize ? call("neg", {Data(g)}) : Data(g);
+  if (weight_decay != 0) grad = call("add", {grad, p, Value::Float(weight_decay)});
+  return grad;
+}
+
 void CheckList(const KernelContext& ctx, size_t arg, size_t n, const char* what) {
   const size_t got = ctx.tensor_list(arg).size();
   TD_CHECK(got == n, kRuntime, "[", ctx.op.name, "] got ", got, " ", what, " for ", n, " params");
@@ -67,8 +75,7 @@ void SgdStepKernel(KernelContext& ctx) {
     const Tensor p = Data(*params[i]);
     Tensor g = GradOf(*params[i]);
     if (!g.defined()) continue;
-    Tensor d_p = maximize ? call("neg", {Data(g)}) : Data(g);
-    if (wd != 0) d_p = call("add", {d_p, p, Value::Float(wd)});
+    Tensor d_p = UpdateGrad(p, g, maximize, wd);
     if (momentum != 0) {
       const Tensor buf = Data(*bufs[i]);
       if (steps[i] == 0) {
@@ -104,15 +111,9 @@ void AdamStepKernel(KernelContext& ctx) {
     const Tensor p = Data(*params[i]);
     Tensor g = GradOf(*params[i]);
     if (!g.defined()) continue;
-    Tensor grad = maximize ? call("neg", {Data(g)}) : Data(g);
     const double step = steps[i] += 1;
-    if (wd != 0) {
-      if (decoupled) {
-        call("mul_", {p, 1 - lr * wd});
-      } else {
-        grad = call("add", {grad, p, Value::Float(wd)});
-      }
-    }
+    if (decoupled && wd != 0) call("mul_", {p, 1 - lr * wd});
+    Tensor grad = UpdateGrad(p, g, maximize, decoupled ? 0.0 : wd);
     const Tensor exp_avg = Data(*m1[i]), exp_avg_sq = Data(*m2[i]);
     call("mul_", {exp_avg, beta1});
     call("add_", {exp_avg, grad, Value::Float(1 - beta1)});
@@ -151,9 +152,8 @@ void RmspropStepKernel(KernelContext& ctx) {
     const Tensor p = Data(*params[i]);
     Tensor g = GradOf(*params[i]);
     if (!g.defined()) continue;
-    Tensor grad = maximize ? call("neg", {Data(g)}) : Data(g);
+    const Tensor grad = UpdateGrad(p, g, maximize, wd);
     steps[i] += 1;
-    if (wd != 0) grad = call("add", {grad, p, Value::Float(wd)});
     const Tensor square_avg = Data(*sq[i]);
     call("mul_", {square_avg, alpha});
     call("add_", {square_avg, call("mul", {grad, grad}), Value::Float(1 - alpha)});
@@ -192,9 +192,8 @@ void AdagradStepKernel(KernelContext& ctx) {
     const Tensor p = Data(*params[i]);
     Tensor g = GradOf(*params[i]);
     if (!g.defined()) continue;
-    Tensor grad = maximize ? call("neg", {Data(g)}) : Data(g);
+    const Tensor grad = UpdateGrad(p, g, maximize, wd);
     const double step = steps[i] += 1;
-    if (wd != 0) grad = call("add", {grad, p, Value::Float(wd)});
     const double clr = lr / (1 + (step - 1) * lr_decay);
     const Tensor sum = Data(*sums[i]);
     call("add_", {sum, call("mul", {grad, grad})});
@@ -219,9 +218,8 @@ void AdadeltaStepKernel(KernelContext& ctx) {
     const Tensor p = Data(*params[i]);
     Tensor g = GradOf(*params[i]);
     if (!g.defined()) continue;
-    Tensor grad = maximize ? call("neg", {Data(g)}) : Data(g);
+    const Tensor grad = UpdateGrad(p, g, maximize, wd);
     steps[i] += 1;
-    if (wd != 0) grad = call("add", {grad, p, Value::Float(wd)});
     const Tensor square_avg = Data(*sq[i]), acc_delta = Data(*acc[i]);
     call("mul_", {square_avg, rho});
     call("add_", {square_avg, call("mul", {grad, grad}), Value::Float(1 - rho)});

@@ -63,3 +63,18 @@ def torch_or_skip(fn: Any, *args: Any) -> Any:
         if "not implemented for" not in str(e):
             raise
         pytest.skip(f"torch CPU: {e}")
+
+
+def assert_close(got: Any, want: Any, tol: float) -> None:
+    """A tensord result (e.g. a gradient) equals torch's within `tol`, with
+    matching shape and client/daemon metadata; None fails."""
+    assert got is not None, "missing gradient"
+    assert tuple(got.shape) == tuple(want.shape), f"{tuple(got.shape)} != {tuple(want.shape)}"
+    assert_meta_matches(got)
+    g = to_numpy(got.detach() if hasattr(got, "detach") else got)
+    np.testing.assert_allclose(g, to_numpy(want), rtol=tol, atol=tol)
+
+
+def copy_params(ours: Any, theirs: Any) -> None:
+    """Loads torch module `theirs`'s parameters and buffers into tensord module `ours`."""
+    ours.load_state_dict({k: td.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})

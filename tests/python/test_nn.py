@@ -12,22 +12,15 @@ import pytest
 import tensord as td
 import tensord.nn as nn
 import tensord.nn.functional as F
-from helpers import assert_meta_matches, to_numpy
+from helpers import assert_close, copy_params, to_numpy
 
 RNG = np.random.default_rng(11)
 
 
-def copy_params(ours, theirs):
-    """Loads torch module `theirs`'s parameters and buffers into `ours`."""
-    sd = {k: td.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()}
-    ours.load_state_dict(sd)
 
 
 def close(got, want, tol=1e-5):
-    assert got is not None, "missing gradient"
-    assert tuple(got.shape) == tuple(want.shape)
-    assert_meta_matches(got)
-    np.testing.assert_allclose(to_numpy(got.detach()), to_numpy(want), rtol=tol, atol=tol)
+    assert_close(got, want, tol)
 
 
 def check_module(ref, ours, theirs, *arrays, tol=1e-5, grad_input=True):

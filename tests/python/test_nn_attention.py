@@ -12,7 +12,7 @@ import pytest
 import tensord as td
 import tensord.nn as nn
 import tensord.nn.functional as F
-from helpers import assert_meta_matches, to_numpy
+from helpers import assert_close, copy_params, to_numpy
 
 RNG = np.random.default_rng(7)
 TOL = 1e-9
@@ -22,15 +22,10 @@ def randn(*shape):
     return RNG.standard_normal(shape)
 
 
-def copy_params(ours, theirs):
-    ours.load_state_dict({k: td.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
 
 
 def close(got, want, tol=TOL):
-    assert got is not None, "missing gradient"
-    assert tuple(got.shape) == tuple(want.shape), f"{tuple(got.shape)} != {tuple(want.shape)}"
-    assert_meta_matches(got)
-    np.testing.assert_allclose(to_numpy(got.detach()), to_numpy(want), rtol=tol, atol=tol)
+    assert_close(got, want, tol)
 
 
 def run_both(ref, ours, theirs, arrays, call, masks=()):

@@ -13,7 +13,7 @@ import pytest
 import tensord as td
 import tensord.nn as nn
 import tensord.nn.functional as F
-from helpers import assert_meta_matches, to_numpy
+from helpers import assert_close, to_numpy
 
 RNG = np.random.default_rng(7)
 
@@ -23,10 +23,7 @@ def randn(*shape):
 
 
 def close(got, want, tol=1e-9):
-    assert got is not None, "missing gradient"
-    assert tuple(got.shape) == tuple(want.shape), f"{tuple(got.shape)} != {tuple(want.shape)}"
-    assert_meta_matches(got)
-    np.testing.assert_allclose(to_numpy(got.detach()), to_numpy(want.detach()), rtol=tol, atol=tol)
+    assert_close(got, want, tol)
 
 
 def compare(ref, fn, *arrays, grad=None, tol=1e-9):
