@@ -35,7 +35,7 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     if (!root.IsMap()) return "config " + path + ": expected a mapping of settings";
     if (std::string k = UnknownKey(root, {"listen", "threads", "log_level", "session_grace_seconds",
                                           "drain_timeout_seconds", "cuda_library", "shared_memory",
-                                          "limits"});
+                                          "device_slots", "limits"});
         !k.empty()) {
       return "config " + path + ": unknown setting '" + k + "'";
     }
@@ -64,6 +64,7 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     Read(root, "drain_timeout_seconds", config.drain_timeout_seconds);
     Read(root, "cuda_library", config.cuda_library);
     Read(root, "shared_memory", config.shared_memory);
+    Read(root, "device_slots", config.device_slots);
     if (const YAML::Node limits = root["limits"]) {
       Read(limits, "max_message_bytes", config.limits.max_message_bytes);
       Read(limits, "max_chunk_bytes", config.limits.max_chunk_bytes);
@@ -73,6 +74,9 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     }
   } catch (const YAML::Exception& e) {
     return "config " + path + ": " + e.what();
+  }
+  if (config.device_slots < 1 || config.device_slots > 1024) {
+    return "config " + path + ": device_slots must be between 1 and 1024";
   }
   if (config.limits.max_chunk_bytes + (64u << 10) > config.limits.max_message_bytes) {
     return "config " + path + ": limits.max_chunk_bytes must be at least 64 KiB below "

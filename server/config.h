@@ -25,6 +25,7 @@ struct Config {
   int drain_timeout_seconds = 30;  // SIGTERM waits this long for queued work
   std::string cuda_library;        // empty: libtensord_cuda.so beside the binary
   bool shared_memory = true;       // same-host clients may move tensors via /dev/shm
+  int device_slots = 1;            // kernels of different sessions at once per device
   Limits limits;
 };
 

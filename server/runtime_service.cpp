@@ -137,7 +137,7 @@ class RejectedStream final
 }  // namespace
 
 RuntimeService::RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices)
-    : config_(config), devices_(std::move(devices)) {}
+    : config_(config), devices_(std::move(devices)), fair_share_(config.device_slots) {}
 
 RuntimeService::~RuntimeService() = default;
 
@@ -199,6 +199,7 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
     }
     auto session = std::make_shared<Session>(id, req->client_name(), config_);
     session->set_shared_region(region);
+    session->set_fair_share(&fair_share_, fair_share_.AddTenant("default", 1));
     sessions_[id] = std::move(session);
   }
   resp->set_session_id(id);

@@ -45,6 +45,7 @@ class RuntimeService final : public v1::Runtime::CallbackService {
 
   const Config& config_;
   const std::vector<v1::DeviceInfo> devices_;
+  FairShare fair_share_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
   bool draining_ = false;

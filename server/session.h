@@ -55,6 +55,11 @@ class Session {
   int64_t bytes_in_use() const { return tracker_->bytes.load(); }
   // Set once at open: the client's shared-memory region, or null.
   void set_shared_region(std::shared_ptr<SharedRegion> region) { region_ = std::move(region); }
+  // Set once at open: the device sharing its kernels take turns in.
+  void set_fair_share(FairShare* fair_share, std::shared_ptr<const FairShare::Tenant> tenant) {
+    exec_.fair_share = fair_share;
+    exec_.tenant = std::move(tenant);
+  }
 
  private:
   struct Slot {

@@ -150,7 +150,13 @@ std::vector<Tensor> Execute(const OpSchema& op, const OpArgs& args,
     ctx.generator = ec.generator;
     ctx.tracker = ec.tracker;
     ctx.max_tensor_bytes = ec.max_tensor_bytes;
+    // Ops that only run other ops (autograd's) take no turn themselves.
+    FairShare::Turn turn;
+    if (ec.fair_share != nullptr && ec.tenant && op.variant != "autograd") {
+      turn = ec.fair_share->Acquire(*ec.tenant, device);
+    }
     kernel(ctx);
+    turn.Release();
     if (in_place) {
       inputs[target]->storage->bump_version();
       results.push_back(*inputs[target]);
