@@ -389,6 +389,12 @@ void RaisePython(const char* exc, const std::string& msg) {
   else if (!std::strcmp(exc, "TypeError")) type = PyExc_TypeError;
   else if (!std::strcmp(exc, "ValueError")) type = PyExc_ValueError;
   else if (!std::strcmp(exc, "NotImplementedError")) type = PyExc_NotImplementedError;
+  else if (!std::strcmp(exc, "OutOfMemoryError")) {
+    // torch.cuda.OutOfMemoryError, a RuntimeError subclass.
+    nb::object cls = nb::module_::import_("tensord.cuda").attr("OutOfMemoryError");
+    PyErr_SetString(cls.ptr(), msg.c_str());
+    return;
+  }
   PyErr_SetString(type, msg.c_str());
 }
 
