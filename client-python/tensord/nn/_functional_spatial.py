@@ -346,6 +346,12 @@ def fold(input: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padd
 
 
 # ---- grid_sample ----
+#
+# ATen's GridSampler.h as a composition: grid coordinates unnormalised, then
+# clipped (border) or reflected and clipped (reflection) with the same
+# piecewise gradients, then the 2^k corners of each point (k = 2 or 3
+# spatial dims) gathered from the flattened planes and weighted; corners
+# outside the input count as zeros.
 
 def _unnormalize(coord: Any, size: int, align_corners: bool) -> Any:
     if align_corners:
@@ -357,6 +363,39 @@ def _clip(coord: Any, size: int) -> Any:
     """min(size - 1, max(coord, 0)) with zero gradient at and beyond the bounds, as ATen."""
     td = _td()
     return td.where(coord <= 0, 0.0, td.where(coord >= size - 1, float(size - 1), coord))
+
+
+def _reflect(coord: Any, twice_low: int, twice_high: int) -> Any:
+    """ATen's reflect_coordinates: coord mirrored at low and high until inside."""
+    td = _td()
+    if twice_low == twice_high:
+        return coord * 0.0
+    low, span = twice_low / 2, (twice_high - twice_low) / 2
+    dist = (coord - low).abs()
+    flips = td.floor(dist.detach() / span)
+    extra = td.fmod(dist, span)
+    odd = td.fmod(flips, 2.0) == 1
+    return td.where(odd, span - extra + low, extra + low)
+
+
+def _source_coord(coord: Any, size: int, padding_mode: str, align_corners: bool) -> Any:
+    coord = _unnormalize(coord, size, align_corners)
+    if padding_mode == "border":
+        return _clip(coord, size)
+    if padding_mode == "reflection":
+        coord = _reflect(coord, 0, 2 * (size - 1)) if align_corners else _reflect(coord, -1, 2 * size - 1)
+        return _clip(coord, size)
+    return coord
+
+
+def _nearest(coord: Any, k: int) -> Any:
+    """ATen's nearest source position: nearbyint (halves to even) in its 2-d
+    kernel, std::round (halves away from zero) in its 3-d one."""
+    td = _td()
+    if k == 2:
+        return td.round(coord)
+    whole = td.trunc(coord)
+    return whole + td.where((coord - whole).abs() >= 0.5, td.sign(coord), 0.0)
 
 
 def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str = "zeros",
@@ -373,48 +412,64 @@ def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str
                       "align_corners=False since 1.3.0. Please specify align_corners=True if the "
                       "old behavior is desired. See the documentation of grid_sample for details.")
         align_corners = False
-    if grid.dim() != input.dim():
-        raise RuntimeError("grid_sampler(): expected grid to have same number of dimensions as "
-                           f"input, but got input with sizes {list(input.shape)} and grid with "
-                           f"sizes {list(grid.shape)}")
-    if input.dim() != 4:
-        raise NotImplementedError("tensord: grid_sample supports 4-D input only")
-    if grid.shape[-1] != 2:
-        raise RuntimeError("grid_sampler(): expected grid to have size 2 in last dimension, but "
-                           f"got grid with sizes {list(grid.shape)}")
+    # ATen's grid_sampler checks, in its order
     if grid.shape[0] != input.shape[0]:
         raise RuntimeError("grid_sampler(): expected grid and input to have same batch size, but "
                            f"got input with sizes {list(input.shape)} and grid with sizes "
                            f"{list(grid.shape)}")
-    if mode == "bicubic" or padding_mode == "reflection":
-        raise NotImplementedError(f"tensord: grid_sample(mode='{mode}', padding_mode="
-                                  f"'{padding_mode}') is not supported")
-    n, c, h, w = input.shape
-    ho, wo = grid.shape[1], grid.shape[2]
-    ix = _unnormalize(grid.select(-1, 0), w, align_corners)
-    iy = _unnormalize(grid.select(-1, 1), h, align_corners)
-    if padding_mode == "border":
-        ix, iy = _clip(ix, w), _clip(iy, h)
-    flat = input.reshape(n, c, h * w)
+    k = input.dim() - 2
+    if grid.shape[-1] != k:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {k} in last dimension, but "
+                           f"got grid with sizes {list(grid.shape)}")
+    for i in range(2, input.dim()):
+        if input.shape[i] <= 0:
+            raise RuntimeError("grid_sampler(): expected input to have non-empty spatial dimensions, "
+                               f"but input has sizes {list(input.shape)} with dimension {i} being empty")
+    kernel_dims = 4 if input.dim() == 4 else 5  # ATen picks the 2-d kernel for 4-D input, else the 3-d one
+    if input.dim() != kernel_dims or grid.dim() != input.dim():
+        raise RuntimeError(f"grid_sampler(): expected {kernel_dims}D input and grid with same number of "
+                           f"dimensions, but got input with sizes {list(input.shape)} and grid with "
+                           f"sizes {list(grid.shape)}")
+    if mode == "bicubic" and k == 3:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    if mode == "bicubic":
+        raise NotImplementedError("tensord: grid_sample(mode='bicubic') is not supported")
+    n, c = input.shape[0], input.shape[1]
+    sizes = list(input.shape[2:])  # (D,) H, W
+    out_sizes = list(grid.shape[1:-1])
+    points = math.prod(out_sizes)
+    # spatial dim d of the input is read from grid component k - 1 - d (x is W)
+    coords = [_source_coord(grid.select(-1, k - 1 - d), sizes[d], padding_mode, align_corners)
+              for d in range(k)]
+    flat = input.reshape(n, c, math.prod(sizes))
 
-    def sample(xi: Any, yi: Any) -> tuple:
-        """Values at integer positions (N, C, Ho, Wo) and whether they are inside."""
-        inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
-        lin = td.where(inside, yi * w + xi, 0.0).to(td.int64).reshape(n, 1, ho * wo)
-        vals = td.gather(flat, 2, lin.expand(n, c, ho * wo)).reshape(n, c, ho, wo)
+    def sample(at: List[Any]) -> tuple:
+        """Values (N, C, *out) at integer positions `at` (one per spatial dim)
+        and whether each position is inside the input."""
+        inside = None
+        lin = None
+        for d, p in enumerate(at):
+            ok = (p >= 0) & (p <= sizes[d] - 1)
+            inside = ok if inside is None else inside & ok
+            lin = p if lin is None else lin * sizes[d] + p
+        lin = td.where(inside, lin, 0.0).to(td.int64).reshape(n, 1, points)
+        vals = td.gather(flat, 2, lin.expand(n, c, points)).reshape([n, c] + out_sizes)
         return vals, inside
 
     if mode == "nearest":
-        vals, inside = sample(td.round(ix), td.round(iy))
+        vals, inside = sample([_nearest(x, k) for x in coords])
         return td.where(inside.unsqueeze(1), vals, 0.0)
-    x0, y0 = td.floor(ix), td.floor(iy)
-    x1, y1 = x0 + 1, y0 + 1
+    low = [td.floor(x) for x in coords]
     out = None
-    for xs, ys, wx, wy in ((x0, y0, x1 - ix, y1 - iy), (x1, y0, ix - x0, y1 - iy),
-                           (x0, y1, x1 - ix, iy - y0), (x1, y1, ix - x0, iy - y0)):
-        vals, inside = sample(xs, ys)
-        weight = td.where(inside, wx * wy, 0.0).unsqueeze(1)
-        term = vals * weight
+    for corner in range(2 ** k):
+        at, weight = [], None
+        for d in range(k):
+            upper = (corner >> (k - 1 - d)) & 1
+            at.append(low[d] + 1 if upper else low[d])
+            w = coords[d] - low[d] if upper else low[d] + 1 - coords[d]
+            weight = w if weight is None else weight * w
+        vals, inside = sample(at)
+        term = vals * td.where(inside, weight, 0.0).unsqueeze(1)
         out = term if out is None else out + term
     return out
 
