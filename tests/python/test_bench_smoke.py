@@ -110,4 +110,5 @@ def test_bench_nn_runs(daemon: DaemonProcess) -> None:
     run = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_nn.py"), "--reps", "1",
                           "--repeat", "1"], capture_output=True, text=True, timeout=600, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "batch_norm" in run.stdout and "avg_pool2d" in run.stdout
+    for row in ("batch_norm", "group_norm", "max_pool2d", "avg_pool2d", "adaptive_avg"):
+        assert row in run.stdout, run.stdout

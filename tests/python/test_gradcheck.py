@@ -286,6 +286,7 @@ def samples(name: str):  # noqa: C901 (one table, one branch per op family)
         """A fixed operand (a default argument: drawn once, not per call)."""
         return td.tensor(s.rng.uniform(lo, hi, shape), dtype=td.float64)
     img = s.any(1, 1, 4, 4)
+    taps = td.tensor([[0, 1], [2, 2], [1, 0], [2, 1]])  # resample_along: 3 rows -> 4, 2 taps each
     nn = {
         "convolution": [(lambda a, w, b: op(a, w, b, [1, 1], [1, 0], [1, 1], False, [0, 0], 1),
                          [s.any(1, 1, 3, 3), s.any(2, 1, 2, 2), s.any(2)]),
@@ -295,6 +296,9 @@ def samples(name: str):  # noqa: C901 (one table, one branch per op family)
         "avg_pool2d": [(lambda a: op(a, [2, 2], [1, 1], [1, 1]), [s.any(1, 1, 3, 3)])],
         "adaptive_avg_pool2d": [(lambda a: op(a, [2, 2]), [s.any(1, 1, 3, 3)])],
         "adaptive_max_pool2d": [(lambda a: op(a, [2, 2])[0], [s.any(1, 1, 3, 3)])],
+        "resample_along": [(lambda a, w=const(4, 2): op(a, 1, taps, w), [s.any(2, 3, 2)])],
+        "resample_along_backward": [(lambda g, w=const(4, 2): op(g, [2, 3, 2], 1, taps, w),
+                                     [s.any(2, 4, 2)])],
         "native_batch_norm": [(lambda a, w, b: op(a, w, b, None, None, True, 0.1, 1e-5)[0],
                                [s.any(3, 2), s.any(2), s.any(2)])],
         "native_layer_norm": [(lambda a, w, b: op(a, [3], w, b, 1e-5)[0],
@@ -338,7 +342,7 @@ GRADGRAD = set(UNARY) | {
     "sum", "mean", "prod", "max", "amax", "std", "var", "norm", "logsumexp", "cumsum", "cumprod",
     "softmax", "log_softmax", "max_dim", "sort", "matmul", "mm", "bmm", "mv", "dot", "addmm",
     "addmv", "baddbmm", "outer", "einsum", "select", "slice", "narrow", "diagonal", "gather",
-    "index_select", "index", "masked_select", "take",
+    "index_select", "index", "masked_select", "take", "resample_along", "resample_along_backward",
 }
 
 
