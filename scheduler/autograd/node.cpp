@@ -53,8 +53,11 @@ AutogradMeta& MetaOf(Tensor& t) {
 
 Edge GradientEdge(const Tensor& t) {
   if (!RequiresGrad(t)) return {};
+  RefreshViewGradFn(t);
   AutogradMeta& m = *t.autograd;
   if (m.grad_fn) return Edge{m.grad_fn, m.output_nr};
+  // A view that requires grad only through its base has no accumulator.
+  if (!m.requires_grad) return {};
   std::shared_ptr<Node> acc = m.grad_accumulator.lock();
   if (!acc) {
     acc = std::make_shared<AccumulateGrad>(t.autograd, t.meta);
@@ -169,6 +172,9 @@ class OpBackwardCtx : public BackwardCtx {
   }
   const Shape& input_sizes(size_t p) override {
     return node_.all_input_metas[node_.values[p].i].sizes;
+  }
+  const TensorMeta& input_geometry(size_t p) override {
+    return node_.all_input_metas[node_.values[p].i];
   }
   const Tensor& grad(size_t i) override { return grads()[i]; }
   const std::vector<Tensor>& grads() override {
