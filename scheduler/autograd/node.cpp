@@ -107,6 +107,17 @@ SavedVariable::SavedVariable(const Tensor& t, bool is_output)
     }
   } else {
     data_ = t;
+    if (t.autograd && t.autograd->view && (t.autograd->grad_fn || !t.autograd->requires_grad)) {
+      // A view's meta holds its base, whose history may come to hold this
+      // node (CopySlices after an in-place op on the view): keep only the
+      // view's own edge, or the graph would own itself.
+      RefreshViewGradFn(t);
+      auto m = std::make_shared<AutogradMeta>();
+      m->requires_grad = t.autograd->grad_fn != nullptr;
+      m->grad_fn = t.autograd->grad_fn;
+      m->output_nr = t.autograd->output_nr;
+      data_.autograd = std::move(m);
+    }
     if (t.autograd && t.autograd->grad_fn) {
       producer_ = "output " + std::to_string(t.autograd->output_nr) + " of " +
                   t.autograd->grad_fn->name();

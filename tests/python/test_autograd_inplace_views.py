@@ -268,6 +268,26 @@ def test_write_through_a_view_invalidates_what_saved_the_base(ref):
             x.grad.tolist() if m is td else None
 
 
+def test_sibling_view_saved_by_the_in_place_op_is_caught(ref):
+    # mul_ saves its other operand, a view of the storage it then writes.
+    for m in (td, ref):
+        x = m.ones(3, 4, requires_grad=True)
+        y = x * 2
+        y[0].mul_(y[1])
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+            x.grad.tolist() if m is td else None
+    # The same with a copy of the operand is fine.
+    grads = []
+    for m in (td, ref):
+        x = m.tensor(X, requires_grad=True)
+        y = x * 2
+        y[0].mul_(y[1].clone())
+        (y * y).sum().backward()
+        grads.append(to_numpy(x.grad))
+    np.testing.assert_allclose(grads[0], grads[1])
+
+
 def test_in_place_without_grad_mode_leaves_history_alone(ref):
     for m in (td, ref):
         x = m.tensor(X, requires_grad=True)
