@@ -471,15 +471,31 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
   for (const auto& t : tensors) args.metas.push_back(&t->meta());
   std::vector<TensorMeta> metas = InferMeta(op, args);  // throws OpError at the call
 
-  // Autograd metadata by the daemon's rule (scheduler/autograd/exec.cpp).
+  // Autograd metadata by the daemon's rule (scheduler/autograd/exec.cpp),
+  // and its errors raised here, at the call.
   const bool grad_mode = GradEnabled();
   bool any_requires_grad = false;
-  for (const auto& t : tensors) any_requires_grad |= t->requires_grad;
+  for (const auto& t : tensors) any_requires_grad |= t->RequiresGrad();
   TensorImpl* target = op.returns == ReturnKind::kInPlace
                            ? tensors[args.values[op.alias_param].i].get() : nullptr;
-  if (target && grad_mode && any_requires_grad && op.autograd != Autograd::kNone) {
-    TD_CHECK(!(target->is_leaf() && target->requires_grad), kRuntime, "[", op.name,
+  const bool record = grad_mode && any_requires_grad && op.autograd != Autograd::kNone;
+  const bool rebase_view = record && target && target->view_base;
+  if (record && target) {
+    // PyTorch's check_inplace, in its order.
+    if (rebase_view) {
+      target->CheckViewRebase(/*indirect=*/false, op.name);
+      TD_CHECK(!(target->RequiresGrad() && target->view_base->is_leaf()), kRuntime, "[", op.name,
+               "] a view of a leaf Variable that requires grad is being used in an in-place "
+               "operation.");
+    }
+    target->RefreshViewGradFn();
+    TD_CHECK(!(target->is_leaf() && target->RequiresGrad()), kRuntime, "[", op.name,
              "] a leaf Variable that requires grad is being used in an in-place operation.");
+  }
+  if (record) {
+    for (const auto& t : tensors) {
+      if (t->RequiresGrad()) t->RefreshViewGradFn();
+    }
   }
   if (op.name == "requires_grad_" && !args.values[1].b && !target->is_leaf()) {
     Fail(ErrorKind::kRuntime, "[requires_grad_] you can only change requires_grad flags of leaf "
@@ -528,10 +544,30 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
       target->grad_fn = nullptr;
       target->opaque_grad_fn = false;
     } else if (ResultRequiresGrad(op, grad_mode, any_requires_grad, target->meta().dtype)) {
-      target->requires_grad = true;
-      target->grad_fn = &op;
-      target->opaque_grad_fn = false;
+      if (rebase_view) {
+        // The base's history becomes CopySlices; the view's is regenerated below.
+        TensorImpl& base = *target->view_base;
+        base.requires_grad = true;
+        base.grad_fn = nullptr;
+        base.opaque_grad_fn = true;
+        base.custom_grad_fn_name = "CopySlices";
+      } else {
+        target->requires_grad = true;
+        target->grad_fn = &op;
+        target->opaque_grad_fn = false;
+        target->output_nr = 0;
+      }
     }
+    if (target->version) ++*target->version;
+    if (rebase_view) target->RefreshViewGradFn();
+  } else if (op.returns == ReturnKind::kNone && op.alias_param >= 0) {
+    // Ops writing into tensors they return nothing of (fused optimizer steps).
+    const Value& v = args.values[op.alias_param];
+    auto bump = [&](int64_t i) {
+      if (tensors[i]->version) ++*tensors[i]->version;
+    };
+    if (v.kind == Value::Kind::kTensor) bump(v.i);
+    if (v.kind == Value::Kind::kTensors) for (int64_t i : v.ints) bump(i);
   } else if (op.returns != ReturnKind::kNone) {
     for (TensorMeta& m : metas) {
       const uint64_t id = s.next_id++;
@@ -541,6 +577,7 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
       if (rg) {
         r->requires_grad = true;
         r->grad_fn = &op;
+        r->output_nr = static_cast<uint32_t>(results.size());
       }
       results.push_back(std::move(r));
     }
@@ -548,8 +585,26 @@ std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,
     // bound) but the daemon returns a view.
     const bool view = op.returns == ReturnKind::kView || op.returns == ReturnKind::kViewList;
     if (view || op.name == "as_strided") {
-      const int base = view ? op.alias_param : 0;
-      for (TensorPtr& r : results) r->storage_id_ = tensors[args.values[base].i]->storage_id_;
+      const TensorPtr& in = tensors[args.values[view ? op.alias_param : 0].i];
+      if (!in->version) in->version = std::make_shared<uint64_t>(0);
+      // Which views the daemon tracks (TrackView in scheduler/autograd/views.cpp).
+      const bool differentiable = op.autograd != Autograd::kNone;
+      TensorImpl::ViewCreation creation = TensorImpl::ViewCreation::kDefault;
+      if (!grad_mode) {
+        creation = TensorImpl::ViewCreation::kNoGrad;
+      } else if (op.returns == ReturnKind::kViewList && op.name != "tensor_split") {
+        creation = TensorImpl::ViewCreation::kMultiOutput;
+      } else if (in->view_base) {
+        creation = in->view_creation;
+      }
+      for (TensorPtr& r : results) {
+        r->storage_id_ = in->storage_id_;
+        r->version = in->version;
+        if (!differentiable || !IsFloating(r->meta_.dtype)) continue;
+        r->view_base = in->view_base ? in->view_base : in;
+        r->view_creation = creation;
+        r->view_attr_version = *in->version;
+      }
     }
   }
   if (op.name == "_backward" || op.name == "_grad_set" || op.name == "_zero_grad") ++s.grad_epoch;
@@ -704,6 +759,42 @@ void Core::Flush() {
 
 TensorImpl::TensorImpl(std::shared_ptr<Core> core, uint64_t id, TensorMeta meta)
     : core_(std::move(core)), id_(id), storage_id_(id), meta_(std::move(meta)) {}
+
+void TensorImpl::CheckViewRebase(bool indirect, const std::string& op) const {
+  if (view_creation == ViewCreation::kDefault) return;
+  const char* modified = indirect ? "its base or another view of its base has been" : "is being";
+  std::string msg;
+  if (grad_fn) {
+    msg = "Output " + std::to_string(output_nr) + " of " + grad_fn->grad_name +
+          " is a view and " + modified + " modified inplace.";
+  } else {
+    msg = std::string("A view was created in no_grad mode and ") + modified +
+          " modified inplace with grad mode enabled.";
+  }
+  if (view_creation == ViewCreation::kMultiOutput) {
+    msg += " This view is the output of a function that returns multiple views. Such functions do "
+           "not allow the output views to be modified inplace. You should replace the inplace "
+           "operation by an out-of-place one.";
+  } else {
+    msg += " Given that this use case is ambiguous and error-prone, it is forbidden. You can "
+           "clarify your code by moving both the view and the inplace either both inside the "
+           "no_grad block (if you don't want the inplace to be tracked) or both outside (if you "
+           "want the inplace to be tracked).";
+  }
+  Fail(ErrorKind::kRuntime, op.empty() ? "" : "[" + op + "] ", msg);
+}
+
+void TensorImpl::RefreshViewGradFn() {
+  if (!view_base || view_attr_version == *version) return;
+  if (is_leaf() && !view_base->requires_grad) return;
+  CheckViewRebase(/*indirect=*/true, "");
+  static const OpSchema* as_strided = FindOp("as_strided");
+  grad_fn = as_strided;
+  opaque_grad_fn = false;
+  output_nr = 0;
+  requires_grad = true;
+  view_attr_version = *version;
+}
 
 TensorImpl::~TensorImpl() {
   if (core_) core_->Release(id_);

@@ -507,9 +507,13 @@ NB_MODULE(_C, m) {
         return nb::make_tuple(std::vector<int64_t>(m.sizes), std::vector<int64_t>(m.strides), m.offset, std::string(DTypeName(m.dtype)));
       })
       // Autograd metadata (the Python API is in tensord/_autograd.py).
-      .def_prop_ro("_requires_grad", [](PyTensor& t) { return t.impl->requires_grad; })
-      .def_prop_ro("_is_leaf", [](PyTensor& t) { return t.impl->is_leaf(); })
+      .def_prop_ro("_requires_grad", [](PyTensor& t) { return t.impl->RequiresGrad(); })
+      .def_prop_ro("_is_leaf", [](PyTensor& t) {
+        t.impl->RefreshViewGradFn();
+        return t.impl->is_leaf();
+      })
       .def_prop_ro("_grad_fn_name", [](PyTensor& t) -> nb::object {
+        t.impl->RefreshViewGradFn();
         if (t.impl->grad_fn) return nb::str(t.impl->grad_fn->grad_name.c_str());
         if (t.impl->opaque_grad_fn) {
           return nb::str(t.impl->custom_grad_fn_name.empty() ? "BackwardResult"

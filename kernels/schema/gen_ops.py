@@ -17,7 +17,8 @@ inline table:
 A formula is a C++ expression in op calls: `mul(grad, other)` calls the op
 `mul` (trailing parameters take their defaults). It may name the op's
 parameters (a Tensor param's saved value; scalars and lists as given),
-`P_sizes` (the sizes of tensor param P, which saves nothing), `grad` (the
+`P_sizes` (the sizes of tensor param P, which saves nothing), `P_geometry`
+(its sizes, strides and storage offset, which saves nothing), `grad` (the
 gradient of result 0), `grads[i]`, `result`/`resultN` (saved results), and the
 helpers of scheduler/autograd/formula_api.h. Gradients are summed to the
 input's shape and cast to its dtype by the engine, so broadcasting and dtype
@@ -267,6 +268,8 @@ def emit_formulas(ops):
                     saved_inputs |= 1 << idx
             if f"{p['name']}_sizes" in used:
                 body.append(f"  const Shape& {p['name']}_sizes = c.input_sizes({idx});")
+            if f"{p['name']}_geometry" in used:
+                body.append(f"  const TensorMeta& {p['name']}_geometry = c.input_geometry({idx});")
         if "grad" in used:
             body.append("  const Tensor& grad = c.grad(0);")
         if "result_metas" in used:

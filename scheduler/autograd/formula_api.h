@@ -158,6 +158,12 @@ Tensor masked_select_backward(const Tensor& grad, const Shape& self_sizes, const
 Tensor masked_scatter_source_backward(const Tensor& grad, const Arg& mask,
                                       const Shape& source_sizes);
 Tensor take_backward(const Tensor& grad, const Shape& self_sizes, const Arg& index);
+// as_strided's gradient for an input of geometry `input` (PyTorch's
+// as_strided_backward): grad scattered (summed where the result's elements
+// overlap) into the storage both span, divided where the input's overlap,
+// gathered back with the input's geometry.
+Tensor as_strided_backward(const Tensor& grad, const TensorMeta& input, const Arg& size,
+                           const Arg& stride, const Arg& storage_offset);
 // einsum: one gradient per operand, each another einsum.
 std::vector<Tensor> einsum_backward(const Tensor& grad, const Arg& equation, const Arg& tensors);
 
@@ -167,6 +173,8 @@ class BackwardCtx {
   virtual ~BackwardCtx() = default;
   virtual const Arg& arg(size_t param) = 0;
   virtual const Shape& input_sizes(size_t param) = 0;
+  // Sizes, strides and storage offset of a tensor param (P_geometry).
+  virtual const TensorMeta& input_geometry(size_t param) = 0;
   virtual const Tensor& grad(size_t i) = 0;
   virtual const std::vector<Tensor>& grads() = 0;
   virtual const Tensor& result(size_t i) = 0;

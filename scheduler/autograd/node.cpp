@@ -53,8 +53,11 @@ AutogradMeta& MetaOf(Tensor& t) {
 
 Edge GradientEdge(const Tensor& t) {
   if (!RequiresGrad(t)) return {};
+  RefreshViewGradFn(t);
   AutogradMeta& m = *t.autograd;
   if (m.grad_fn) return Edge{m.grad_fn, m.output_nr};
+  // A view that requires grad only through its base has no accumulator.
+  if (!m.requires_grad) return {};
   std::shared_ptr<Node> acc = m.grad_accumulator.lock();
   if (!acc) {
     acc = std::make_shared<AccumulateGrad>(t.autograd, t.meta);
@@ -104,6 +107,17 @@ SavedVariable::SavedVariable(const Tensor& t, bool is_output)
     }
   } else {
     data_ = t;
+    if (t.autograd && t.autograd->view && (t.autograd->grad_fn || !t.autograd->requires_grad)) {
+      // A view's meta holds its base, whose history may come to hold this
+      // node (CopySlices after an in-place op on the view): keep only the
+      // view's own edge, or the graph would own itself.
+      RefreshViewGradFn(t);
+      auto m = std::make_shared<AutogradMeta>();
+      m->requires_grad = t.autograd->grad_fn != nullptr;
+      m->grad_fn = t.autograd->grad_fn;
+      m->output_nr = t.autograd->output_nr;
+      data_.autograd = std::move(m);
+    }
     if (t.autograd && t.autograd->grad_fn) {
       producer_ = "output " + std::to_string(t.autograd->output_nr) + " of " +
                   t.autograd->grad_fn->name();
@@ -169,6 +183,9 @@ class OpBackwardCtx : public BackwardCtx {
   }
   const Shape& input_sizes(size_t p) override {
     return node_.all_input_metas[node_.values[p].i].sizes;
+  }
+  const TensorMeta& input_geometry(size_t p) override {
+    return node_.all_input_metas[node_.values[p].i];
   }
   const Tensor& grad(size_t i) override { return grads()[i]; }
   const std::vector<Tensor>& grads() override {

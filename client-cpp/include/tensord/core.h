@@ -72,6 +72,29 @@ class TensorImpl {
   bool opaque_grad_fn = false;
   std::string custom_grad_fn_name;  // a custom autograd.Function's node
   bool is_leaf() const { return grad_fn == nullptr && !opaque_grad_fn; }
+  uint32_t output_nr = 0;  // which result of grad_fn (for error messages)
+
+  // Differentiable views, by the daemon's rule (scheduler/autograd/views.cpp).
+  // A floating view's root base and how the view was made (PyTorch's
+  // CreationMeta); `version` counts in-place writes to the storage a base
+  // shares with its views (null until one is made), so that a view whose
+  // storage was written since its grad_fn was set reports the regenerated
+  // AsStridedBackward0.
+  enum class ViewCreation : uint8_t { kDefault, kMultiOutput, kNoGrad };
+  std::shared_ptr<TensorImpl> view_base;
+  ViewCreation view_creation = ViewCreation::kDefault;
+  uint64_t view_attr_version = 0;
+  std::shared_ptr<uint64_t> version;
+  // requires_grad as PyTorch answers it: a view requires grad when its base does.
+  bool RequiresGrad() const {
+    return requires_grad || (view_base && view_base->requires_grad);
+  }
+  // Brings a stale view's grad_fn up to date (AsStridedBackward0); throws
+  // PyTorch's RuntimeError for multi-output and no_grad views.
+  void RefreshViewGradFn();
+  // Throws PyTorch's error when this view may not be rebased by an in-place
+  // op (`indirect`: the write went through the base or another view).
+  void CheckViewRebase(bool indirect, const std::string& op) const;
   // The last .grad handle read from the daemon, valid while the core's
   // grad_epoch() is unchanged.
   std::shared_ptr<TensorImpl> grad_cache;
