@@ -40,10 +40,12 @@ std::shared_ptr<v1::OpError> MakeError(const OpError& e, const v1::OpRecord* rec
 
 SharedRegion::~SharedRegion() { UnmapSharedMemory(const_cast<char*>(data), size); }
 
-Session::Session(std::string id, std::string client_name, const Config& config)
+Session::Session(std::string id, std::string client_name, const Config& config,
+                 std::shared_ptr<const Tenant> tenant)
     : id_(std::move(id)),
       client_name_(std::move(client_name)),
       config_(config),
+      tenant_(std::move(tenant)),
       executor_("sess-" + id_.substr(0, 8)) {
   exec_.generator = &generator_;
   exec_.tracker = tracker_;

@@ -18,6 +18,7 @@
 #include "scheduler/serial_executor.h"
 #include "server/config.h"
 #include "server/stream_sink.h"
+#include "server/tenants.h"
 
 namespace tensord {
 
@@ -31,10 +32,13 @@ struct SharedRegion {
 
 class Session {
  public:
-  Session(std::string id, std::string client_name, const Config& config);
+  Session(std::string id, std::string client_name, const Config& config,
+          std::shared_ptr<const Tenant> tenant);
   ~Session();
 
   const std::string& id() const { return id_; }
+  // The tenant that opened it; only that tenant may name it again.
+  const Tenant& tenant() const { return *tenant_; }
 
   // Queues a client message. Returns false when the caller should stop
   // reading until the sink's ResumeReading() (too much queued work).
@@ -84,6 +88,7 @@ class Session {
   const std::string id_;
   const std::string client_name_;
   const Config& config_;
+  const std::shared_ptr<const Tenant> tenant_;
   std::shared_ptr<MemoryTracker> tracker_ = std::make_shared<MemoryTracker>();
   Generator generator_;
   autograd::ExecContext exec_;  // what this session's ops run with
