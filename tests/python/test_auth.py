@@ -340,3 +340,14 @@ def test_bad_tls_files_stop_the_daemon_naming_the_file(tmp: str, certs: str) -> 
     r = run_daemon("--tls-cert", f"{certs}/server.crt", "--listen",
                    "unix:" + os.path.join(tmp, "never.sock"))
     assert r.returncode == 2 and "tls.key: missing" in r.stderr
+
+
+def test_example_tenants_file_starts_a_daemon_its_tokens_open() -> None:
+    example = Path(__file__).resolve().parents[2] / "configs" / "tenants.example.yaml"
+    d = DaemonProcess("--tenants", str(example))
+    try:
+        assert client(d.address, token="alice-example-token") == {"ok": [4.0, 4.0, 4.0]}
+        assert client(d.address, token="bob-example-token") == {"ok": [4.0, 4.0, 4.0]}
+        assert "2 tenant(s)" in d.log()
+    finally:
+        assert d.stop() == 0
