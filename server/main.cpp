@@ -201,6 +201,10 @@ int main(int argc, char** argv) {
       std::min<uint64_t>(config.limits.max_message_bytes, std::numeric_limits<int>::max()));
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
+  // Before the sockets exist: a SIGTERM as soon as a supervisor sees the
+  // daemon listening still drains instead of killing it.
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) {
     spdlog::critical("cannot listen on the configured addresses (in use, or not permitted)");
@@ -213,8 +217,6 @@ int main(int argc, char** argv) {
   spdlog::info("tensord {} ready: {} compute threads, op schema {}", TENSORD_VERSION_STRING,
                ComputeThreads(), OpSchemaVersion());
 
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
   int ticks = 0;
   while (!g_stop_signal) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
