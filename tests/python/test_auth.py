@@ -158,8 +158,8 @@ def test_calls_without_a_valid_token_are_refused(tenant_daemon: DaemonProcess) -
     assert "TENSORD_TOKEN" in missing["error"]
     wrong = client(tenant_daemon.address, token="not-" + TOKEN_A)
     assert "[auth] unknown token" in wrong.get("error", ""), wrong
-    # A token whose hash is a tenant's, sent in the wrong scheme, still fails
-    # (the raw header forms are covered in tests/cpp/auth_test.cc).
+    # A token gRPC could not carry is refused by the client, before any call
+    # (malformed headers sent raw are in tests/cpp/auth_test.cc).
     bad_chars = client(tenant_daemon.address, token="two words")
     assert "printable ASCII" in bad_chars.get("error", ""), bad_chars
 
