@@ -11,6 +11,7 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
 
 DEBIAN_PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
+  libssl-dev openssl  # SHA-256 and the CSPRNG (OpenSSL::Crypto); the tests make TLS certificates with the CLI
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libdnnl-dev ocl-icd-opencl-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev

@@ -35,7 +35,8 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     if (!root.IsMap()) return "config " + path + ": expected a mapping of settings";
     if (std::string k = UnknownKey(root, {"listen", "threads", "log_level", "session_grace_seconds",
                                           "drain_timeout_seconds", "cuda_library", "shared_memory",
-                                          "device_slots", "limits"});
+                                          "device_slots", "limits", "tenants_file", "insecure",
+                                          "tls"});
         !k.empty()) {
       return "config " + path + ": unknown setting '" + k + "'";
     }
@@ -48,6 +49,16 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
                                                       "max_live_tensors"});
           !k.empty()) {
         return "config " + path + ": unknown setting 'limits." + k + "'";
+      }
+    }
+    if (root["tls"] && !root["tls"].IsMap()) {
+      return "config " + path + ": 'tls' must be a mapping";
+    }
+    if (root["tls"]) {
+      if (std::string k = UnknownKey(root["tls"], {"cert", "key", "client_ca",
+                                                   "require_client_cert"});
+          !k.empty()) {
+        return "config " + path + ": unknown setting 'tls." + k + "'";
       }
     }
     if (root["listen"]) {
@@ -65,6 +76,14 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     Read(root, "cuda_library", config.cuda_library);
     Read(root, "shared_memory", config.shared_memory);
     Read(root, "device_slots", config.device_slots);
+    Read(root, "tenants_file", config.tenants_file);
+    Read(root, "insecure", config.insecure);
+    if (const YAML::Node tls = root["tls"]) {
+      Read(tls, "cert", config.tls.cert);
+      Read(tls, "key", config.tls.key);
+      Read(tls, "client_ca", config.tls.client_ca);
+      Read(tls, "require_client_cert", config.tls.require_client_cert);
+    }
     if (const YAML::Node limits = root["limits"]) {
       Read(limits, "max_message_bytes", config.limits.max_message_bytes);
       Read(limits, "max_chunk_bytes", config.limits.max_chunk_bytes);
@@ -101,6 +120,7 @@ std::string ApplyEnvironment(Config& config) {
   }
   if (const char* v = std::getenv("TENSORD_LOG_LEVEL"); v && *v) config.log_level = v;
   if (const char* v = std::getenv("TENSORD_CUDA_LIBRARY"); v && *v) config.cuda_library = v;
+  if (const char* v = std::getenv("TENSORD_TENANTS"); v && *v) config.tenants_file = v;
   return "";
 }
 

@@ -1,12 +1,12 @@
 #include "server/runtime_service.h"
 
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstring>
 #include <condition_variable>
 #include <deque>
-#include <random>
 
 #include "kernels/core/shared_memory.h"
 #include "kernels/schema/op_schema.h"
@@ -17,15 +17,17 @@ namespace {
 constexpr size_t kMaxUnsentReplyBytes = 32u << 20;
 constexpr uint64_t kMaxRegionBytes = uint64_t{1} << 30;
 
+// 128 bits from OpenSSL's CSPRNG, hex: a session id cannot be guessed (and
+// guessing another tenant's would not help: sessions are checked against the
+// caller's tenant). Empty if the CSPRNG fails.
 std::string NewSessionId() {
-  static std::mutex mu;
-  static std::random_device rd;
-  std::lock_guard<std::mutex> lock(mu);
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return "";
   static const char* hex = "0123456789abcdef";
   std::string id;
-  for (int i = 0; i < 4; ++i) {
-    uint32_t v = rd();
-    for (int j = 0; j < 8; ++j) id += hex[(v >> (j * 4)) & 0xf];
+  for (unsigned char b : bytes) {
+    id += hex[b >> 4];
+    id += hex[b & 15];
   }
   return id;
 }
@@ -136,14 +138,20 @@ class RejectedStream final
 
 }  // namespace
 
-RuntimeService::RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices)
-    : config_(config), devices_(std::move(devices)), fair_share_(config.device_slots) {}
+RuntimeService::RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices,
+                               const Authenticator& auth)
+    : config_(config), auth_(auth), devices_(std::move(devices)), fair_share_(config.device_slots) {}
 
 RuntimeService::~RuntimeService() = default;
 
 grpc::ServerUnaryReactor* RuntimeService::Handshake(grpc::CallbackServerContext* ctx,
                                                     const v1::HandshakeRequest* req,
                                                     v1::HandshakeResponse* resp) {
+  AuthResult auth = auth_.Authenticate(*ctx);
+  if (!auth.ok()) return Done(ctx, auth.status);
+  if (std::string over = usage_.For(auth.tenant)->AdmitRequest(); !over.empty()) {
+    return Done(ctx, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "[handshake] " + over));
+  }
   if (req->protocol_major() != kProtocolMajor) {
     return Done(ctx, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                   "[handshake] client speaks tensord protocol " +
@@ -172,7 +180,17 @@ grpc::ServerUnaryReactor* RuntimeService::Handshake(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContext* ctx,
                                                       const v1::OpenSessionRequest* req,
                                                       v1::OpenSessionResponse* resp) {
+  AuthResult auth = auth_.Authenticate(*ctx);
+  if (!auth.ok()) return Done(ctx, auth.status);
+  std::shared_ptr<TenantUsage> usage = usage_.For(auth.tenant);
+  if (std::string over = usage->AdmitRequest(); !over.empty()) {
+    return Done(ctx, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "[session] " + over));
+  }
   std::string id = NewSessionId();
+  if (id.empty()) {
+    return Done(ctx, grpc::Status(grpc::StatusCode::INTERNAL,
+                                  "[session] the random number generator failed; try again"));
+  }
   // The same-host fast path: can this daemon map the client's region?
   std::shared_ptr<SharedRegion> region;
   if (!req->shm_region().empty()) {
@@ -197,25 +215,41 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
       return Done(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                     "[session] daemon is shutting down"));
     }
-    auto session = std::make_shared<Session>(id, req->client_name(), config_);
+    if (const auto& limit = auth.tenant->quotas.sessions) {
+      uint64_t live = 0;
+      for (const auto& [sid, s] : sessions_) live += s->tenant().name == auth.tenant->name;
+      if (live >= *limit) {
+        return Done(ctx, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                      "[session] tenant '" + auth.tenant->name + "' has " +
+                                          std::to_string(live) + " live sessions; its quota "
+                                          "(quotas.sessions) is " + std::to_string(*limit) +
+                                          " (close one, or let a disconnected one expire)"));
+      }
+    }
+    auto session = std::make_shared<Session>(id, req->client_name(), config_, auth.tenant);
     session->set_shared_region(region);
-    session->set_fair_share(&fair_share_, fair_share_.AddTenant("default", 1));
+    session->set_fair_share(&fair_share_,
+                            fair_share_.AddTenant(auth.tenant->name, auth.tenant->weight));
+    session->set_usage(std::move(usage));
     sessions_[id] = std::move(session);
   }
   resp->set_session_id(id);
   resp->set_shared_memory(region != nullptr);
-  spdlog::info("session {} opened by {} ({})", id.substr(0, 8), req->client_name(), ctx->peer());
+  spdlog::info("session {} opened by {} of tenant {} ({})", id.substr(0, 8), req->client_name(),
+               auth.tenant->name, ctx->peer());
   return Done(ctx, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* RuntimeService::CloseSession(grpc::CallbackServerContext* ctx,
                                                        const v1::CloseSessionRequest* req,
                                                        v1::CloseSessionResponse*) {
+  AuthResult auth = auth_.Authenticate(*ctx);
+  if (!auth.ok()) return Done(ctx, auth.status);
   std::shared_ptr<Session> gone;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = sessions_.find(req->session_id());
-    if (it == sessions_.end()) {
+    if (it == sessions_.end() || it->second->tenant().name != auth.tenant->name) {
       return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "[session] no session " +
                                                                      req->session_id()));
     }
@@ -226,14 +260,18 @@ grpc::ServerUnaryReactor* RuntimeService::CloseSession(grpc::CallbackServerConte
   return Done(ctx, grpc::Status::OK);
 }
 
-std::shared_ptr<Session> RuntimeService::FindSession(const std::string& id) const {
+std::shared_ptr<Session> RuntimeService::FindSession(const std::string& id,
+                                                     const Tenant& caller) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(id);
-  return it == sessions_.end() ? nullptr : it->second;
+  if (it == sessions_.end() || it->second->tenant().name != caller.name) return nullptr;
+  return it->second;
 }
 
 grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* RuntimeService::Stream(
     grpc::CallbackServerContext* ctx) {
+  AuthResult auth = auth_.Authenticate(*ctx);
+  if (!auth.ok()) return new RejectedStream(auth.status);
   auto md = ctx->client_metadata().find("tensord-session");
   if (md == ctx->client_metadata().end()) {
     return new RejectedStream(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -241,7 +279,7 @@ grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* RuntimeService::S
                                            "OpenSession first"));
   }
   std::string id(md->second.data(), md->second.size());
-  auto session = FindSession(id);
+  auto session = FindSession(id, *auth.tenant);
   if (!session) {
     return new RejectedStream(grpc::Status(grpc::StatusCode::NOT_FOUND,
                                            "[stream] no session " + id +

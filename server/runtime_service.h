@@ -8,8 +8,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/auth.h"
 #include "server/config.h"
 #include "server/session.h"
+#include "server/tenant_usage.h"
 #include "tensord/v1/runtime.grpc.pb.h"
 
 namespace tensord {
@@ -19,7 +21,9 @@ inline constexpr uint32_t kProtocolMinor = 0;
 
 class RuntimeService final : public v1::Runtime::CallbackService {
  public:
-  RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices);
+  // Every RPC is authenticated by `auth`, which must outlive the service.
+  RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices,
+                 const Authenticator& auth);
   ~RuntimeService() override;
 
   grpc::ServerUnaryReactor* Handshake(grpc::CallbackServerContext* ctx,
@@ -41,11 +45,15 @@ class RuntimeService final : public v1::Runtime::CallbackService {
   size_t session_count() const;
 
  private:
-  std::shared_ptr<Session> FindSession(const std::string& id) const;
+  // The session `id` when `caller` owns it, else null: another tenant's
+  // session is indistinguishable from one that does not exist.
+  std::shared_ptr<Session> FindSession(const std::string& id, const Tenant& caller) const;
 
   const Config& config_;
+  const Authenticator& auth_;
   const std::vector<v1::DeviceInfo> devices_;
   FairShare fair_share_;
+  TenantUsageRegistry usage_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
   bool draining_ = false;

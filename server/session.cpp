@@ -40,13 +40,31 @@ std::shared_ptr<v1::OpError> MakeError(const OpError& e, const v1::OpRecord* rec
 
 SharedRegion::~SharedRegion() { UnmapSharedMemory(const_cast<char*>(data), size); }
 
-Session::Session(std::string id, std::string client_name, const Config& config)
+Session::Session(std::string id, std::string client_name, const Config& config,
+                 std::shared_ptr<const Tenant> tenant)
     : id_(std::move(id)),
       client_name_(std::move(client_name)),
       config_(config),
+      tenant_(std::move(tenant)),
+      max_tensor_bytes_(config.limits.max_tensor_bytes),
+      max_tensor_bytes_name_("limits.max_tensor_bytes"),
+      max_ops_per_batch_(config.limits.max_ops_per_batch),
+      max_ops_per_batch_name_("limits.max_ops_per_batch"),
       executor_("sess-" + id_.substr(0, 8)) {
+  const TenantQuotas& q = tenant_->quotas;
+  if (q.tensor_bytes && *q.tensor_bytes < max_tensor_bytes_) {
+    max_tensor_bytes_ = *q.tensor_bytes;
+    max_tensor_bytes_name_ = "tenant '" + tenant_->name + "' quotas.tensor_bytes";
+  }
+  if (q.ops_per_batch && *q.ops_per_batch < max_ops_per_batch_) {
+    max_ops_per_batch_ = *q.ops_per_batch;
+    max_ops_per_batch_name_ = "tenant '" + tenant_->name + "' quotas.ops_per_batch";
+  }
   exec_.generator = &generator_;
   exec_.tracker = tracker_;
+  // Kernels check every buffer, scratch included, against the daemon's
+  // limit; the tenant's tensor_bytes quota is about the tensors it makes
+  // (checked on each op's results and on uploads), not a kernel's scratch.
   exec_.max_tensor_bytes = config_.limits.max_tensor_bytes;
   exec_.handles = handle_sink_;
   exec_.callback = [this](autograd::CallbackKind kind, uint64_t handle, std::vector<Tensor> grads) {
@@ -208,20 +226,32 @@ std::vector<Tensor> Session::RunCallback(autograd::CallbackKind kind, uint64_t h
   return out;
 }
 
+void Session::RejectBatch(const v1::Batch& batch, const OpError& e) {
+  auto err = MakeError(e, nullptr, batch.seq(), 0);
+  // Poison every output so later uses fail rather than read garbage.
+  for (const auto& rec : batch.ops()) {
+    for (uint64_t id : rec.outputs()) Bind(id, Slot{Tensor{}, err});
+  }
+  v1::ServerMessage m;
+  *m.mutable_error() = *err;
+  Send(std::move(m));
+}
+
 void Session::RunBatch(const v1::Batch& batch) {
-  if (static_cast<uint64_t>(batch.ops_size()) > config_.limits.max_ops_per_batch) {
-    OpError e(ErrorKind::kResource,
-              "[stream] batch of " + std::to_string(batch.ops_size()) +
-                  " ops exceeds limits.max_ops_per_batch (" +
-                  std::to_string(config_.limits.max_ops_per_batch) + ")");
-    auto err = MakeError(e, nullptr, batch.seq(), 0);
-    // Poison every output so later uses fail rather than read garbage.
-    for (const auto& rec : batch.ops()) {
-      for (uint64_t id : rec.outputs()) Bind(id, Slot{Tensor{}, err});
-    }
-    v1::ServerMessage m;
-    *m.mutable_error() = *err;
-    Send(std::move(m));
+  for (uint64_t id : batch.early_releases()) {
+    if (tensors_.erase(id)) --live_tensors_;
+  }
+  // A batch of no ops (only fetches, releases or a sync) is not a request
+  // against the rate quota: refusing it would only stop the client reading
+  // its own results.
+  std::string over_rate = usage_ && batch.ops_size() > 0 ? usage_->AdmitRequest() : "";
+  if (static_cast<uint64_t>(batch.ops_size()) > max_ops_per_batch_) {
+    RejectBatch(batch, OpError(ErrorKind::kResource,
+                               "[stream] batch of " + std::to_string(batch.ops_size()) +
+                                   " ops exceeds " + max_ops_per_batch_name_ + " (" +
+                                   std::to_string(max_ops_per_batch_) + ")"));
+  } else if (!over_rate.empty()) {
+    RejectBatch(batch, OpError(ErrorKind::kResource, "[stream] " + over_rate));
   } else {
     for (int i = 0; i < batch.ops_size(); ++i) RunOp(batch.ops(i), batch.seq(), i);
   }
@@ -336,9 +366,9 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
              op->name, "] session has ", live_tensors_.load(),
              " live tensors; limits.max_live_tensors is ", config_.limits.max_live_tensors);
     for (const TensorMeta& m : metas) {
-      TD_CHECK(m.nbytes() <= config_.limits.max_tensor_bytes, kResource, "[", op->name,
-               "] result of ", ShapeStr(m.sizes), " ", DTypeName(m.dtype), " needs ", m.nbytes(),
-               " bytes; limits.max_tensor_bytes is ", config_.limits.max_tensor_bytes);
+      TD_CHECK(m.nbytes() <= max_tensor_bytes_, kResource, "[", op->name, "] result of ",
+               ShapeStr(m.sizes), " ", DTypeName(m.dtype), " needs ", m.nbytes(), " bytes; ",
+               max_tensor_bytes_name_, " is ", max_tensor_bytes_);
     }
     // A guard, not an assignment: a backward waiting on a callback runs this
     // record nested, and gets its own mode back afterwards.
@@ -452,9 +482,9 @@ void Session::RunUpload(const v1::UploadChunk& chunk) {
       TD_CHECK(CheckedNbytes(sizes, *dtype).has_value(), kRuntime,
                "[upload] Storage size calculation overflowed with sizes=", ShapeStr(sizes));
       TensorMeta meta = TensorMeta::Contiguous(*dtype, Device{}, sizes);
-      TD_CHECK(meta.nbytes() <= config_.limits.max_tensor_bytes, kResource, "[upload] tensor of ",
-               meta.nbytes(), " bytes exceeds limits.max_tensor_bytes (",
-               config_.limits.max_tensor_bytes, ")");
+      TD_CHECK(meta.nbytes() <= max_tensor_bytes_, kResource, "[upload] tensor of ",
+               meta.nbytes(), " bytes exceeds ", max_tensor_bytes_name_, " (", max_tensor_bytes_,
+               ")");
       it = uploads_.emplace(chunk.tensor(), Upload{Tensor::Empty(meta, tracker_), 0}).first;
     }
     Upload& up = it->second;

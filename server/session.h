@@ -13,11 +13,14 @@
 #include <string>
 #include <unordered_map>
 
+#include "kernels/core/error.h"
 #include "kernels/kernel.h"
 #include "scheduler/autograd/exec.h"
 #include "scheduler/serial_executor.h"
 #include "server/config.h"
 #include "server/stream_sink.h"
+#include "server/tenant_usage.h"
+#include "server/tenants.h"
 
 namespace tensord {
 
@@ -31,10 +34,13 @@ struct SharedRegion {
 
 class Session {
  public:
-  Session(std::string id, std::string client_name, const Config& config);
+  Session(std::string id, std::string client_name, const Config& config,
+          std::shared_ptr<const Tenant> tenant);
   ~Session();
 
   const std::string& id() const { return id_; }
+  // The tenant that opened it; only that tenant may name it again.
+  const Tenant& tenant() const { return *tenant_; }
 
   // Queues a client message. Returns false when the caller should stop
   // reading until the sink's ResumeReading() (too much queued work).
@@ -60,6 +66,11 @@ class Session {
     exec_.fair_share = fair_share;
     exec_.tenant = std::move(tenant);
   }
+  // Set once at open: the tenant's memory quota and request rate.
+  void set_usage(std::shared_ptr<TenantUsage> usage) {
+    tracker_->quota = usage->memory();
+    usage_ = std::move(usage);
+  }
 
  private:
   struct Slot {
@@ -73,6 +84,8 @@ class Session {
 
   void Run(const v1::ClientMessage& msg);
   void RunBatch(const v1::Batch& batch);
+  // Fails a whole batch: poisons its outputs and reports `e` once.
+  void RejectBatch(const v1::Batch& batch, const OpError& e);
   void RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index);
   void RunFetch(const v1::Fetch& fetch);
   void RunUpload(const v1::UploadChunk& chunk);
@@ -89,6 +102,14 @@ class Session {
   const std::string id_;
   const std::string client_name_;
   const Config& config_;
+  const std::shared_ptr<const Tenant> tenant_;
+  std::shared_ptr<TenantUsage> usage_;  // null: no quotas (tests)
+  // The smaller of the daemon's limit and the tenant's quota, and its name
+  // for error messages.
+  uint64_t max_tensor_bytes_;
+  std::string max_tensor_bytes_name_;
+  uint64_t max_ops_per_batch_;
+  std::string max_ops_per_batch_name_;
   std::shared_ptr<MemoryTracker> tracker_ = std::make_shared<MemoryTracker>();
   Generator generator_;
   autograd::ExecContext exec_;  // what this session's ops run with

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -34,6 +35,49 @@ bool IsLocalAddress(const std::string& a) {
   return a.rfind("unix:", 0) == 0 || a.rfind("127.", 0) == 0 ||
          a.rfind("localhost", 0) == 0 || a.rfind("[::1]", 0) == 0 ||
          a.rfind("ipv4:127.", 0) == 0;
+}
+
+RemoteError ConnectError(const std::string& message, int code = 14) {
+  return RemoteError("[connect] " + message, "connect", "", "RuntimeError", code);
+}
+
+std::string ReadPemFile(const char* what, const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw ConnectError("cannot read the TLS " + std::string(what) + " file " + path, 5);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+std::shared_ptr<grpc::ChannelCredentials> MakeCredentials(const TlsOptions& tls) {
+  const bool use_tls = tls.enabled || !tls.ca_file.empty() || !tls.cert_file.empty() ||
+                       !tls.key_file.empty();
+  if (!use_tls) return grpc::InsecureChannelCredentials();
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    throw ConnectError("a TLS client certificate needs its key and the key its certificate "
+                       "(tls_cert and tls_key, or TENSORD_TLS_CERT and TENSORD_TLS_KEY)", 3);
+  }
+  grpc::SslCredentialsOptions o;
+  if (!tls.ca_file.empty()) o.pem_root_certs = ReadPemFile("CA", tls.ca_file);
+  if (!tls.cert_file.empty()) {
+    o.pem_cert_chain = ReadPemFile("certificate", tls.cert_file);
+    o.pem_private_key = ReadPemFile("key", tls.key_file);
+  }
+  return grpc::SslCredentials(o);
+}
+
+// gRPC metadata values must be printable ASCII; a token is sent as one.
+void CheckToken(const std::string& token) {
+  for (unsigned char c : token) {
+    if (c < 0x21 || c > 0x7e) {
+      throw ConnectError("the token may hold only printable ASCII without spaces", 3);
+    }
+  }
+}
+
+bool LooksLikeTlsFailure(const std::string& message) {
+  for (const char* word : {"SSL", "ssl", "TLS", "handshake", "certificate", "Handshake"}) {
+    if (message.find(word) != std::string::npos) return true;
+  }
+  return false;
 }
 
 // One message on its way to the writer thread, with the arena it lives in.
@@ -94,6 +138,12 @@ struct Core::Impl {
   std::unique_ptr<grpc::ClientReaderWriter<v1::ClientMessage, v1::ServerMessage>> stream;
   DaemonInfo info;
   std::string session_id;
+  std::string authorization;  // "Bearer <token>", or empty when there is no token
+
+  // Every call carries the token: the daemon authenticates each one.
+  void Authorize(grpc::ClientContext& ctx) const {
+    if (!authorization.empty()) ctx.AddMetadata("authorization", authorization);
+  }
 
   std::mutex mu;  // recording state below
   uint64_t next_id = 1;
@@ -333,20 +383,74 @@ std::vector<uint64_t> Core::TakeReleasedHandles() {
   return out;
 }
 
-std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOptions& options) {
+ConnectOptions WithEnvironmentDefaults(ConnectOptions options) {
+  auto fill = [](std::string& field, const char* name) {
+    const char* v = std::getenv(name);
+    if (field.empty() && v && *v) field = v;
+  };
+  fill(options.token, "TENSORD_TOKEN");
+  fill(options.tls.ca_file, "TENSORD_TLS_CA");
+  fill(options.tls.cert_file, "TENSORD_TLS_CERT");
+  fill(options.tls.key_file, "TENSORD_TLS_KEY");
+  fill(options.tls.server_name, "TENSORD_TLS_SERVER_NAME");
+  if (const char* v = std::getenv("TENSORD_TLS"); v && std::string(v) == "1") {
+    options.tls.enabled = true;
+  }
+  return options;
+}
+
+std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOptions& given) {
+  const ConnectOptions options = WithEnvironmentDefaults(given);
+  // Bad options throw before there is a Core (whose destructor would close
+  // a session that was never opened).
+  CheckToken(options.token);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = MakeCredentials(options.tls);
   std::shared_ptr<Core> core(new Core());
   core->impl_->owner = core;
   Impl& s = *core->impl_;
+  if (!options.token.empty()) s.authorization = "Bearer " + options.token;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
-  s.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  if (!options.tls.server_name.empty()) args.SetSslTargetNameOverride(options.tls.server_name);
+  s.channel = grpc::CreateCustomChannel(address, credentials, args);
   s.stub = v1::Runtime::NewStub(s.channel);
   const auto deadline =
       std::chrono::system_clock::now() + std::chrono::milliseconds(options.connect_timeout_ms);
-  if (!s.channel->WaitForConnected(deadline)) {
-    throw RemoteError("[connect] cannot reach a tensord daemon at " + address, "connect", "",
-                      "RuntimeError", 14);
+  // Wait for the channel; a failure that is not "nobody listens yet" (a TLS
+  // handshake that fails, a plaintext daemon) ends the wait at once.
+  for (grpc_connectivity_state state = s.channel->GetState(true); state != GRPC_CHANNEL_READY;
+       state = s.channel->GetState(true)) {
+    std::string why;
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      grpc::ClientContext probe;
+      probe.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      v1::HandshakeRequest req;
+      v1::HandshakeResponse resp;
+      why = s.stub->Handshake(&probe, req, &resp).error_message();
+      const bool tls = options.tls.enabled || !options.tls.ca_file.empty();
+      if (tls && LooksLikeTlsFailure(why)) {
+        throw ConnectError("TLS with the daemon at " + address + " failed: " + why +
+                           " (check the CA it trusts (tls_ca, TENSORD_TLS_CA), that the daemon "
+                           "serves TLS, and that its certificate names this host)");
+      }
+      // Something listens but hangs up: a TLS mismatch, not a daemon still
+      // starting, so waiting longer would not help.
+      if (why.find("Socket closed") != std::string::npos ||
+          why.find("Connection reset") != std::string::npos) {
+        throw ConnectError(
+            "the daemon at " + address + " closed the connection: " + why +
+            (!tls ? " (does it serve TLS? pass tls_ca or tls=True, or set TENSORD_TLS_CA)"
+             : options.tls.cert_file.empty()
+                 ? " (does it require a client certificate? pass tls_cert and tls_key, or set "
+                   "TENSORD_TLS_CERT and TENSORD_TLS_KEY)"
+                 : " (is the client certificate from a CA the daemon trusts?)"));
+      }
+    }
+    if (!s.channel->WaitForStateChange(state, deadline)) {
+      throw ConnectError("cannot reach a tensord daemon at " + address +
+                         (why.empty() ? "" : ": " + why));
+    }
   }
   v1::HandshakeRequest hreq;
   hreq.set_protocol_major(options.protocol_major);
@@ -356,9 +460,18 @@ std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOpt
   v1::HandshakeResponse hresp;
   {
     grpc::ClientContext ctx;
+    s.Authorize(ctx);
     grpc::Status st = s.stub->Handshake(&ctx, hreq, &hresp);
     if (!st.ok()) {
-      throw RemoteError(st.error_message(), "handshake", "", "RuntimeError", st.error_code());
+      std::string message = st.error_message();
+      const bool tls = options.tls.enabled || !options.tls.ca_file.empty();
+      if (tls && st.error_code() == grpc::StatusCode::UNAVAILABLE && options.tls.cert_file.empty()) {
+        // TLS 1.3 completes the client's handshake before the daemon checks
+        // for a client certificate, so a refusal shows up only here.
+        message += " (the daemon may require a client certificate: tls_cert and tls_key, or "
+                   "TENSORD_TLS_CERT and TENSORD_TLS_KEY)";
+      }
+      throw RemoteError(message, "handshake", "", "RuntimeError", st.error_code());
     }
   }
   if (hresp.op_schema_version() != OpSchemaVersion()) {
@@ -376,6 +489,7 @@ std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOpt
   }
   {
     grpc::ClientContext ctx;
+    s.Authorize(ctx);
     v1::OpenSessionRequest req;
     req.set_client_name(options.client_name);
     const char* no_shm = std::getenv("TENSORD_NO_SHM");
@@ -410,6 +524,7 @@ std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOpt
   }
   s.stream_ctx = std::make_unique<grpc::ClientContext>();
   s.stream_ctx->AddMetadata("tensord-session", s.session_id);
+  s.Authorize(*s.stream_ctx);
   s.stream = s.stub->Stream(s.stream_ctx.get());
   s.writer = std::thread([&s] { s.WriterLoop(); });
   s.reader = std::thread([&s] { s.ReaderLoop(); });
@@ -433,12 +548,15 @@ void Core::Close() {
   s.out_cv.notify_all();
   if (s.writer.joinable()) s.writer.join();
   if (s.reader.joinable()) s.reader.join();
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  v1::CloseSessionRequest req;
-  req.set_session_id(s.session_id);
-  v1::CloseSessionResponse resp;
-  s.stub->CloseSession(&ctx, req, &resp);  // best effort: the daemon reaps otherwise
+  if (!s.session_id.empty()) {  // empty: Connect failed before a session opened
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    s.Authorize(ctx);
+    v1::CloseSessionRequest req;
+    req.set_session_id(s.session_id);
+    v1::CloseSessionResponse resp;
+    s.stub->CloseSession(&ctx, req, &resp);  // best effort: the daemon reaps otherwise
+  }
   if (s.region) {
     UnmapSharedMemory(s.region, kRegionBytes);
     s.region = nullptr;
@@ -459,7 +577,13 @@ void Core::Release(uint64_t id) {
   Impl& s = *impl_;
   std::lock_guard<std::mutex> lock(s.mu);
   if (s.closed) return;
-  s.CurrentBatch()->add_releases(id);
+  v1::Batch* b = s.CurrentBatch();
+  // Nothing recorded in this batch can name the id: free it before the ops.
+  if (b->ops_size() == 0 && b->fetches_size() == 0 && !b->has_callback_reply()) {
+    b->add_early_releases(id);
+  } else {
+    b->add_releases(id);
+  }
 }
 
 std::vector<TensorPtr> Core::Call(const OpSchema& op, std::vector<Value> values,

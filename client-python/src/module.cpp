@@ -615,9 +615,17 @@ NB_MODULE(_C, m) {
     g.device_type = device_type;
     g.package_dir = package_dir;
   });
-  m.def("connect", [](const std::string& address) {
+  m.def("connect", [](const std::string& address, const std::string& token, bool tls,
+                      const std::string& tls_ca, const std::string& tls_cert,
+                      const std::string& tls_key, const std::string& tls_server_name) {
     client::ConnectOptions o;
     o.client_name = "tensord-python";
+    o.token = token;
+    o.tls.enabled = tls;
+    o.tls.ca_file = tls_ca;
+    o.tls.cert_file = tls_cert;
+    o.tls.key_file = tls_key;
+    o.tls.server_name = tls_server_name;
     std::shared_ptr<Core> core;
     {
       nb::gil_scoped_release unlocked;
@@ -626,7 +634,8 @@ NB_MODULE(_C, m) {
     RetireCore();
     core->SetCallbackHandler([](client::CallbackRequest req) { RunCallback(std::move(req)); });
     g.core = core;
-  });
+  }, nb::arg("address"), nb::arg("token") = "", nb::arg("tls") = false, nb::arg("tls_ca") = "",
+     nb::arg("tls_cert") = "", nb::arg("tls_key") = "", nb::arg("tls_server_name") = "");
   m.def("disconnect", [] { RetireCore(); });
   m.def("_set_callback", [](nb::object fn) { g.callback = fn; });
   m.def("_take_released_handles", [] {

@@ -139,7 +139,20 @@ struct DaemonInfo {
   bool shared_memory = false;  // large tensors move through /dev/shm
 };
 
+// TLS to the daemon (docs/security.md). Used when `enabled` or any file is set.
+struct TlsOptions {
+  bool enabled = false;
+  std::string ca_file;      // PEM CA that signed the daemon's certificate; empty: system roots
+  std::string cert_file;    // PEM client certificate, for a daemon that requires one (mTLS)
+  std::string key_file;     // the private key of cert_file
+  std::string server_name;  // the name the daemon's certificate must carry, when not the address's host
+};
+
 struct ConnectOptions {
+  // The tenant's token, sent as "authorization: Bearer <token>" on every call.
+  // Needed when the daemon has a tenants file; ignored by one without.
+  std::string token;
+  TlsOptions tls;
   std::string client_name = "tensord-cpp";
   std::string client_version = "0.1.0";
   uint32_t protocol_major = 1;  // tests use others to check the refusal
@@ -150,10 +163,16 @@ struct ConnectOptions {
   bool shared_memory = true;
 };
 
+// `options` with what it leaves empty taken from the environment:
+// TENSORD_TOKEN, TENSORD_TLS=1, TENSORD_TLS_CA, TENSORD_TLS_CERT,
+// TENSORD_TLS_KEY, TENSORD_TLS_SERVER_NAME. Core::Connect applies it.
+ConnectOptions WithEnvironmentDefaults(ConnectOptions options);
+
 class Core : public std::enable_shared_from_this<Core> {
  public:
   // Connects (HOST:PORT or unix:PATH), handshakes and opens a session.
-  // Throws RemoteError when the daemon is unreachable or refuses.
+  // Throws RemoteError when the daemon is unreachable or refuses (a TLS
+  // failure or a refused token says so).
   static std::shared_ptr<Core> Connect(const std::string& address,
                                        const ConnectOptions& options = {});
   ~Core();
