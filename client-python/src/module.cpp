@@ -595,6 +595,7 @@ NB_MODULE(_C, m) {
       d["doc"] = op.doc;
       d["autograd"] = op.autograd == Autograd::kFormula         ? "formula"
                       : op.autograd == Autograd::kNotImplemented ? "not_implemented"
+                      : op.autograd == Autograd::kNotInTorch     ? "not_in_torch"
                                                                  : "none";
       nb::list grad_params;
       for (size_t i = 0; i < op.params.size(); ++i) {

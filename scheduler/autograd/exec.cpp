@@ -33,8 +33,8 @@ std::shared_ptr<Node> MakeNode(const OpSchema& op, const OpArgs& args,
                                const std::vector<const Tensor*>& inputs, bool in_place_target_saved,
                                int in_place_tensor, int* target_slot) {
   *target_slot = -1;
-  if (op.autograd == Autograd::kNotImplemented) {
-    auto node = std::make_shared<NotImplementedNode>(op.name);
+  if (op.autograd == Autograd::kNotImplemented || op.autograd == Autograd::kNotInTorch) {
+    auto node = std::make_shared<NotImplementedNode>(op.name, op.autograd == Autograd::kNotInTorch);
     for (size_t p = 0; p < args.values.size(); ++p) {
       ForEachTensorOf(args, p, [&](int64_t i) {
         const Tensor& t = *inputs[i];

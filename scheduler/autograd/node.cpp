@@ -157,7 +157,8 @@ namespace {
 
 class OpBackwardCtx : public BackwardCtx {
  public:
-  OpBackwardCtx(OpNode& node, std::vector<Tensor>& grads) : node_(node), grads_(grads) {
+  OpBackwardCtx(OpNode& node, std::vector<Tensor>& grads)
+      : node_(node), grads_(grads), arrived_(grads) {
     // Sized once: formulas hold references into these.
     args_.resize(node.values.size());
     have_.assign(node.values.size(), false);
@@ -206,6 +207,7 @@ class OpBackwardCtx : public BackwardCtx {
     }
     return results_[i];
   }
+  std::vector<Tensor> defined_grads() override { return arrived_; }
   const std::vector<TensorMeta>& result_metas() override { return node_.result_metas; }
   bool needs(size_t p) override {
     bool any = false;
@@ -240,6 +242,7 @@ class OpBackwardCtx : public BackwardCtx {
 
   OpNode& node_;
   std::vector<Tensor>& grads_;
+  const std::vector<Tensor> arrived_;  // grads_ before grads() fills in zeros
   std::vector<Arg> args_;
   std::vector<bool> have_;
   std::vector<Tensor> results_;
@@ -273,6 +276,7 @@ void OpNode::ReleaseVariables() {
 }
 
 std::vector<Tensor> NotImplementedNode::Apply(std::vector<Tensor>) {
+  if (not_in_torch_) Fail(ErrorKind::kRuntime, "derivative for aten::", op_, " is not implemented");
   Fail(ErrorKind::kNotImplemented, "the derivative for '", op_, "' is not implemented.");
 }
 

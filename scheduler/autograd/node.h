@@ -108,10 +108,13 @@ struct ConstantGradNode : Node {
 };
 
 struct NotImplementedNode : Node {
-  explicit NotImplementedNode(std::string op) : op_(std::move(op)) {}
+  // not_in_torch: torch 1.13 has no derivative either; raise its RuntimeError.
+  NotImplementedNode(std::string op, bool not_in_torch)
+      : op_(std::move(op)), not_in_torch_(not_in_torch) {}
   std::string name() const override { return "NotImplemented"; }
   std::vector<Tensor> Apply(std::vector<Tensor> grads) override;
   std::string op_;
+  bool not_in_torch_;
 };
 
 // A custom autograd.Function: backward is Python code the client runs.

@@ -333,7 +333,89 @@ def samples(name: str):  # noqa: C901 (one table, one branch per op family)
         "log_sigmoid_forward": [(lambda a: op(a)[0], [s.any(2, 3)])],
         "glu": [(lambda a: op(a, 1), [s.any(2, 4)])],
     }
-    return nn.get(base)
+    if base in nn:
+        return nn[base]
+
+    # Backward ops, differentiated in grad_output and the forward's inputs
+    # (their double backward). Statistics and indices the forward saves are
+    # computed inside, from the same inputs, as the forward's formula does.
+    def distinct(*shape):
+        """Spread-out values without ties (max pooling's argmax is stable)."""
+        n = int(np.prod(shape))
+        return s.leaf((s.rng.permutation(n) * 0.3 - n * 0.15).reshape(shape))
+    ab = [s.leaf([0.1, 1.0, -0.8]), s.leaf([0.3, 0.0, 0.1])]  # |a - b| away from 0.5
+    t2 = td.tensor([[[0, 2], [1, 1]]])
+    rm, rv = const(2), const(2, lo=0.5, hi=2.0)
+    backward = {
+        "convolution_backward": [
+            (lambda g, a, w: op(g, a, w, [2], [1, 1], [1, 0], [1, 1], False, [0, 0], 1, [1, 1, 1]),
+             [s.any(1, 2, 4, 2), s.any(1, 1, 3, 3), s.any(2, 1, 2, 2)]),
+            (lambda g, a, w: op(g, a, w, None, [2], [0], [1], True, [1], 1, [1, 1, 0]),
+             [s.any(1, 1, 6), s.any(1, 2, 2), s.any(2, 1, 3)])],
+        "max_pool2d_with_indices_backward": [
+            (lambda g, a: op(g, a, [2, 2], [2, 2], [0, 0], [1, 1], False,
+                             C("max_pool2d_with_indices", a, [2, 2])[1]),
+             [s.any(1, 1, 2, 2), distinct(1, 1, 4, 4)])],
+        "avg_pool2d_backward": [(lambda g, a: op(g, a, [2, 2], [1, 1], [1, 1], False, True, None),
+                                 [s.any(1, 1, 4, 4), s.any(1, 1, 3, 3)])],
+        "adaptive_avg_pool2d_backward": [(lambda g, a: op(g, a), [s.any(1, 1, 2, 2), s.any(1, 1, 3, 3)])],
+        "adaptive_max_pool2d_backward": [
+            (lambda g, a: op(g, a, C("adaptive_max_pool2d", a, [2, 2])[1]),
+             [s.any(1, 1, 2, 2), distinct(1, 1, 3, 3)])],
+        "native_batch_norm_backward": [
+            (lambda g, a, w: op(g, a, w, None, None,
+                                *C("native_batch_norm", a, w, None, None, None, True, 0.1, 1e-5)[1:],
+                                True, 1e-5, [1, 1, 1]),
+             [s.any(3, 2), s.any(3, 2), s.any(2)]),
+            (lambda g, a, w: op(g, a, w, rm, rv, None, None, False, 1e-5, [1, 1, 1]),
+             [s.any(2, 2, 2), s.any(2, 2, 2), s.any(2)])],
+        "native_layer_norm_backward": [
+            (lambda g, a, w: op(g, a, [3], *C("native_layer_norm", a, [3], w, None, 1e-5)[1:], w,
+                                None, [1, 1, 1]),
+             [s.any(2, 3), s.any(2, 3), s.any(3)])],
+        "native_group_norm_backward": [
+            (lambda g, a, w: op(g, a, *C("native_group_norm", a, w, None, 2, 4, 2, 2, 1e-5)[1:], w,
+                                2, 4, 2, 2, [1, 1, 1]),
+             [s.any(2, 4, 2), s.any(2, 4, 2), s.any(4)])],
+        "embedding_dense_backward": [(lambda g: op(g, idx(0, 2, 2), 3, 0, False), [s.any(3, 2)]),
+                                     (lambda g: op(g, idx(0, 2, 2, 1), 3, -1, True), [s.any(4, 2)])],
+        "_softmax_backward_data": [(lambda g, y: op(g, y, 1, td.float64),
+                                    [s.any(2, 3), s.any(2, 3, lo=0.1, hi=0.9)])],
+        "_log_softmax_backward_data": [(lambda g, y: op(g, y, 0, td.float64),
+                                        [s.any(2, 3), s.any(2, 3, lo=-2.0, hi=-0.1)])],
+        "nll_loss_backward": [
+            (lambda g, a: op(g, a, idx(0, 3, 1), None, 1, -100,
+                             C("nll_loss_forward", a, idx(0, 3, 1), None, 1, -100)[1]),
+             [s.any(), s.any(3, 4)])],
+        "nll_loss2d_backward": [
+            (lambda g, a: op(g, a, t2, None, 2, -100, C("nll_loss2d_forward", a, t2, None, 2, -100)[1]),
+             [s.any(), s.any(1, 3, 2, 2)])],
+        "mse_loss_backward": [(lambda g, a, b: op(g, a, b, 1), [s.any(), s.any(2, 3), s.any(2, 3)])],
+        "smooth_l1_loss_backward": [(lambda g, a, b: op(g, a, b, 1, 0.5), [s.any()] + ab)],
+        "huber_loss_backward": [(lambda g, a, b: op(g, a, b, 0, 0.5), [s.any(3)] + ab)],
+        "binary_cross_entropy_backward": [
+            (lambda g, a, t, w=const(3, lo=0.5, hi=2): op(g, a, t, w, 2),
+             [s.any(), s.any(3, lo=0.2, hi=0.8), s.any(3, lo=0.0, hi=1.0)])],
+        "threshold_backward": [(lambda g, a: op(g, a, 0.1), [s.any(2, 3), s.nonzero(2, 3)])],
+        "gelu_backward": [(lambda g, a: op(g, a), [s.any(4), s.any(4)]),
+                          (lambda g, a: C("gelu_backward", g, a, approximate="tanh"),
+                           [s.any(4), s.any(4)])],
+        "silu_backward": [(lambda g, a: op(g, a), [s.any(4), s.any(4)])],
+        "softplus_backward": [(lambda g, a: op(g, a, 2, 1.0), [s.any(3), s.leaf([-1.0, 0.2, 0.8])])],
+        "elu_backward": [(lambda g, a: op(g, 1.5, 1.0, 0.5, False, a), [s.any(4), s.nonzero(4)]),
+                         (lambda g, y: op(g, 1.5, 2.0, 1.0, True, y), [s.any(4), s.nonzero(4)])],
+        "leaky_relu_backward": [(lambda g, a: op(g, a, 0.2, False), [s.any(4), s.nonzero(4)])],
+        "hardtanh_backward": [(lambda g, a: op(g, a, -1.0, 1.0),
+                               [s.any(4), s.leaf([-1.5, -0.5, 0.3, 1.4])])],
+        "hardswish_backward": [(lambda g, a: op(g, a), [s.any(5), s.leaf([-4.0, -1.0, 0.5, 2.0, 3.5])])],
+        "hardsigmoid_backward": [(lambda g, a: op(g, a), [s.any(5), s.leaf([-4.0, -1.0, 0.5, 2.0, 3.5])])],
+        "mish_backward": [(lambda g, a: op(g, a), [s.any(4), s.any(4)])],
+        "prelu_backward": [(lambda g, a, w: op(g, a, w), [s.any(2, 3), s.nonzero(2, 3), s.any(3)])],
+        "log_sigmoid_backward": [(lambda g, a: op(g, a, C("log_sigmoid_forward", a)[1]),
+                                  [s.any(2, 3), s.any(2, 3)])],
+        "glu_backward": [(lambda g, a: op(g, a, 1), [s.any(2, 2), s.any(2, 4)])],
+    }
+    return backward.get(base)
 
 
 def formula_ops():
@@ -348,6 +430,16 @@ GRADGRAD = set(UNARY) | {
     "addmv", "baddbmm", "outer", "einsum", "select", "slice", "narrow", "diagonal", "gather",
     "index_select", "index", "masked_select", "take", "resample_along", "resample_along_backward",
     "as_strided",
+    # nn backward ops: gradgradcheck of them is third order through the nn ops.
+    "convolution_backward", "max_pool2d_with_indices_backward", "avg_pool2d_backward",
+    "adaptive_avg_pool2d_backward", "adaptive_max_pool2d_backward", "native_batch_norm_backward",
+    "native_layer_norm_backward", "native_group_norm_backward", "embedding_dense_backward",
+    "_softmax_backward_data", "_log_softmax_backward_data", "nll_loss_backward",
+    "nll_loss2d_backward", "mse_loss_backward", "smooth_l1_loss_backward", "huber_loss_backward",
+    "binary_cross_entropy_backward", "threshold_backward", "gelu_backward", "silu_backward",
+    "softplus_backward", "elu_backward", "leaky_relu_backward", "hardtanh_backward",
+    "hardswish_backward", "hardsigmoid_backward", "mish_backward", "prelu_backward",
+    "log_sigmoid_backward", "glu_backward",
 }
 
 
