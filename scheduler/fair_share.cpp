@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <limits>
 
 namespace tensord {
 
@@ -45,6 +46,10 @@ namespace {
 // (the autograd engine, fused optimizers) does not wait for itself.
 thread_local bool t_holding_turn = false;
 
+// A tenant with no turn running or waiting for this long is idle: it
+// restarts at the device's virtual time (no banked credit).
+constexpr double kIdleSeconds = 0.005;
+
 double SteadySeconds() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
@@ -55,7 +60,6 @@ double SteadySeconds() {
 struct FairShare::Waiter {
   size_t tenant;
   std::condition_variable cv;
-  bool granted = false;
 };
 
 struct FairShare::DeviceGate {
@@ -63,13 +67,47 @@ struct FairShare::DeviceGate {
   int free_slots;
   FairQueue queue;
   std::vector<int> active;        // turns running or waiting, by tenant
+  std::vector<double> last_finish;  // when each tenant's last turn ended
   std::vector<Waiter*> waiters;   // arrival order
 
   explicit DeviceGate(int slots) : free_slots(slots) {}
+  // May `tenant` (waiting as `self`, or not yet waiting) take a slot now? Yes
+  // when one is free and fewer waiting sessions than there are free slots
+  // belong to tenants strictly further behind.
+  bool Eligible(size_t tenant, const Waiter* self) const {
+    if (free_slots <= 0) return false;
+    if (Reserved() && tenant != reserved_for) return false;
+    const double mine = queue.virtual_time(tenant);
+    int ahead = 0;
+    for (const Waiter* w : waiters) {
+      if (w != self && queue.virtual_time(w->tenant) < mine) ++ahead;
+    }
+    return ahead < free_slots;
+  }
+  // The slot is held briefly for a tenant whose kernel just ended while it
+  // was still the furthest behind: its session asks again within
+  // microseconds when it has more work, but a waiter woken at release would
+  // usually get in first, and any two tenants would alternate whatever their
+  // weights.
+  static constexpr std::chrono::microseconds kHoldFor{300};
+  size_t reserved_for = SIZE_MAX;
+  std::chrono::steady_clock::time_point reserved_until;
+  bool Reserved() const {
+    return reserved_for != SIZE_MAX && std::chrono::steady_clock::now() < reserved_until;
+  }
+  // Wakes the waiter whose tenant is furthest behind (first come on ties).
+  void WakeBest() {
+    if (waiters.empty()) return;
+    std::vector<size_t> candidates;
+    candidates.reserve(waiters.size());
+    for (const Waiter* w : waiters) candidates.push_back(w->tenant);
+    waiters[queue.Pick(candidates)]->cv.notify_one();
+  }
   void Ensure(size_t tenant, double weight) {
     while (active.size() <= tenant) {
       queue.AddTenant(1);
       active.push_back(0);
+      last_finish.push_back(-std::numeric_limits<double>::infinity());
     }
     queue.SetWeight(tenant, weight);
   }
@@ -114,15 +152,37 @@ FairShare::Turn FairShare::Acquire(const Tenant& tenant, const Device& device) {
   {
     std::unique_lock<std::mutex> lock(g.mu);
     g.Ensure(tenant.index, weight);
-    if (g.active[tenant.index]++ == 0) g.queue.Activate(tenant.index);
-    if (g.free_slots > 0 && g.waiters.empty()) {
-      --g.free_slots;
-      g.queue.Start(tenant.index);
-    } else {
-      Waiter w{tenant.index};
-      g.waiters.push_back(&w);
-      w.cv.wait(lock, [&] { return w.granted; });
+    // Catch up only after a real idle spell: a backlogged session asks again
+    // microseconds after its kernel ends (or one network round trip later),
+    // and treating that gap as idleness would forfeit its earned place.
+    if (g.active[tenant.index]++ == 0 &&
+        clock_() - g.last_finish[tenant.index] > kIdleSeconds) {
+      g.queue.Activate(tenant.index);
     }
+    // Eligibility is decided here, by whoever asks, not handed over at
+    // release: a session whose kernel just ended asks again at once, and
+    // when its tenant is the furthest behind it must be able to go again
+    // (handing the slot to a waiter at release would make any two tenants
+    // alternate, whatever their weights).
+    Waiter w{tenant.index};
+    bool queued = false;
+    while (!g.Eligible(tenant.index, &w)) {
+      if (!queued) {
+        g.waiters.push_back(&w);
+        queued = true;
+      }
+      if (g.Reserved()) {
+        w.cv.wait_until(lock, g.reserved_until);
+      } else {
+        w.cv.wait(lock);
+      }
+    }
+    if (g.reserved_for == tenant.index || !g.Reserved()) g.reserved_for = SIZE_MAX;
+    if (queued) g.waiters.erase(std::find(g.waiters.begin(), g.waiters.end(), &w));
+    --g.free_slots;
+    g.queue.Start(tenant.index);
+    // More than one free slot: the next waiter in line may go too.
+    if (g.free_slots > 0) g.WakeBest();
   }
   t_holding_turn = true;
   turn.owner_ = this;
@@ -138,20 +198,18 @@ void FairShare::Finish(size_t device, size_t tenant, double start) {
   DeviceGate& g = *gates_[device];
   std::lock_guard<std::mutex> lock(g.mu);
   g.queue.Charge(tenant, elapsed);
+  g.last_finish[tenant] = start + elapsed;
   --g.active[tenant];
-  if (g.waiters.empty()) {
-    ++g.free_slots;
-    return;
+  ++g.free_slots;
+  if (g.waiters.empty()) return;
+  double behind = std::numeric_limits<double>::infinity();
+  for (const Waiter* w : g.waiters) behind = std::min(behind, g.queue.virtual_time(w->tenant));
+  if (g.queue.virtual_time(tenant) < behind) {
+    g.reserved_for = tenant;
+    g.reserved_until = std::chrono::steady_clock::now() + DeviceGate::kHoldFor;
   }
-  std::vector<size_t> candidates;
-  candidates.reserve(g.waiters.size());
-  for (const Waiter* w : g.waiters) candidates.push_back(w->tenant);
-  const size_t k = g.queue.Pick(candidates);
-  Waiter* next = g.waiters[k];
-  g.waiters.erase(g.waiters.begin() + static_cast<std::ptrdiff_t>(k));
-  g.queue.Start(next->tenant);
-  next->granted = true;
-  next->cv.notify_one();
+  // Woken either way: with a hold it waits for the hold to lapse.
+  g.WakeBest();
 }
 
 double FairShare::charged_seconds(const Tenant& tenant, const Device& device) const {

@@ -10,7 +10,9 @@
 // tenant has a virtual time per device that advances by (kernel seconds /
 // weight) when its turn ends, and among the waiting sessions the one whose
 // tenant has the smallest virtual time goes first. A tenant that was idle
-// starts at the device's current virtual time, so idling banks no credit;
+// (no turn running or waiting for 5 ms: a backlogged session's gap between
+// kernels, or a round trip to its client, is not idleness) starts at the
+// device's current virtual time, so idling banks no credit;
 // a light tenant that wakes up therefore waits for at most the kernels
 // already running, whatever the heavy tenants have queued.
 //

@@ -144,5 +144,41 @@ TEST(FairShare, WaitingLightTenantGoesBeforeQueuedHeavySessions) {
   EXPECT_GT(fs.charged_seconds(*heavy, Device{}), 0.9);
 }
 
+TEST(FairShare, BackloggedSessionsGetTheirWeightsWithRealThreads) {
+  // Two sessions that always have the next kernel ready: the one whose
+  // kernel just ended asks again at once, and must go again when its tenant
+  // is behind (a hand-over at release would make them alternate 1:1).
+  // Each turn is charged exactly 0.1 ms by a clock that only the holder
+  // moves (short turns: a session must not look idle, which takes 5 ms).
+  std::atomic<double> now{0};
+  FairShare fs(1, [&] { return now.load(); });
+  auto light = fs.AddTenant("w1", 1), heavy = fs.AddTenant("w3", 3);
+  std::atomic<int> turns[2] = {0, 0};
+  std::atomic<int> total{0};
+  auto worker = [&](const FairShare::Tenant& t, int k) {
+    while (total.load() < 800) {
+      FairShare::Turn turn = fs.Acquire(t, Device{});
+      now = now + 1e-4;
+      ++turns[k];
+      ++total;
+      // Release only once the other session waits, so that every decision
+      // is between two backlogged tenants (on a loaded machine the other
+      // thread may otherwise not run for a while: then going on is right).
+      while (fs.waiting(Device{}) == 0 && total.load() < 800) std::this_thread::yield();
+    }
+  };
+  // Start them together: hold the device until both wait.
+  auto starter = fs.AddTenant("starter", 1);
+  FairShare::Turn hold = fs.Acquire(*starter, Device{});
+  std::thread a(worker, std::cref(*light), 0), b(worker, std::cref(*heavy), 1);
+  while (fs.waiting(Device{}) < 2) std::this_thread::yield();
+  hold.Release();
+  a.join();
+  b.join();
+  const double share = static_cast<double>(turns[0]) / (turns[0] + turns[1]);
+  EXPECT_NEAR(share, 0.25, 0.03) << turns[0] << " vs " << turns[1];
+  EXPECT_NEAR(fs.charged_seconds(*heavy, Device{}) / fs.charged_seconds(*light, Device{}), 3.0, 0.4);
+}
+
 }  // namespace
 }  // namespace tensord
