@@ -10,6 +10,7 @@ really exports.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -433,6 +434,69 @@ def test_operations_doc_lists_every_metric_as_exported(loaded: Loaded) -> None:
         kind, labels = documented[name]
         assert kind == exposition.types[name], (name, kind, exposition.types[name])
         assert labels == exposition.label_names(name), (name, labels, exposition.label_names(name))
+
+
+TENANT_TOKENS = {"alice": "alice-token-0123456789abcdef", "bob": "bob-token-0123456789abcdef"}
+
+# Alice holds 600 kB of her 1 MiB CPU quota, is refused 600 kB more, and
+# keeps her session (her only one: quotas.sessions is 1) open until told.
+TENANT_LOAD = r"""
+import sys
+import tensord as torch
+
+torch.connect(sys.argv[1], token=sys.argv[2])
+held = torch.zeros(150_000)
+torch.synchronize()
+try:
+    torch.zeros(150_000).tolist()
+    raise SystemExit("no error over the memory quota")
+except RuntimeError as e:
+    assert "quotas.memory_bytes.cpu" in str(e), e
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_tenants_and_their_quotas_label_the_metrics(tmp_path: Path) -> None:
+    def token_hash(name: str) -> str:
+        return hashlib.sha256(TENANT_TOKENS[name].encode()).hexdigest()
+
+    tenants = tmp_path / "tenants.yaml"
+    tenants.write_text(json.dumps({"tenants": {
+        "alice": {"token_sha256": token_hash("alice"),
+                  "quotas": {"memory_bytes": {"cpu": MiB}, "sessions": 1}},
+        "bob": {"token_sha256": token_hash("bob")}}}))
+    d = DaemonProcess("--tenants", str(tenants), "--metrics-listen", "127.0.0.1:0")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENSORD_")}
+    alice = subprocess.Popen([sys.executable, "-c", TENANT_LOAD, d.address,
+                              TENANT_TOKENS["alice"]], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert alice.stdout.readline().strip() == "holding", alice.communicate()[1]
+        second = subprocess.run(  # over alice's quotas.sessions
+            [sys.executable, "-c", TENANT_LOAD, d.address, TENANT_TOKENS["alice"]],
+            capture_output=True, text=True, timeout=120, env=env)
+        assert second.returncode != 0 and "quotas.sessions" in second.stderr, second.stderr
+        held = Exposition(http_get(f"http://127.0.0.1:{metrics_port(d)}/metrics"))
+        alice.stdin.write("done\n")
+        alice.stdin.flush()
+        assert alice.wait(timeout=60) == 0, alice.stderr.read()
+    finally:
+        if alice.poll() is None:
+            alice.kill()
+        assert d.stop() == 0, d.log()
+    assert held.value("tensord_sessions", tenant="alice") == 1
+    assert held.value("tensord_sessions", tenant="bob") == 0  # a tenant without sessions shows 0
+    assert held.value("tensord_sessions_opened_total", tenant="alice") == 1
+    assert 600_000 <= held.value("tensord_memory_used_bytes", device="cpu", tenant="alice") < MiB
+    assert held.value("tensord_memory_quota_bytes", device="cpu", tenant="alice") == MiB
+    assert held.value("tensord_memory_quota_bytes", tenant="bob") == 0  # no quota, no series
+    assert held.value("tensord_quota_rejections_total", quota="quotas.memory_bytes.cpu") == 1
+    assert held.value("tensord_quota_rejections_total", quota="quotas.sessions") == 1
+    assert held.value("tensord_errors_total", code="RESOURCE_EXHAUSTED") == 2
+    # The quota gauge, absent from the other daemons here, is as documented.
+    assert documented_metrics()["tensord_memory_quota_bytes"] == (
+        held.types["tensord_memory_quota_bytes"], held.label_names("tensord_memory_quota_bytes"))
 
 
 def listening_tcp_ports(pid: int) -> set[int]:
