@@ -18,6 +18,13 @@ AuthResult Refuse(const grpc::ServerContextBase& ctx, const std::string& why) {
 Authenticator::Authenticator(std::shared_ptr<const TenantRegistry> tenants)
     : tenants_(std::move(tenants)) {}
 
+std::vector<std::string> Authenticator::TenantNames() const {
+  if (!tenants_) return {ImplicitTenant()->name};
+  std::vector<std::string> names;
+  for (const auto& t : tenants_->tenants()) names.push_back(t->name);
+  return names;
+}
+
 AuthResult Authenticator::Authenticate(const grpc::ServerContextBase& ctx) const {
   if (!tenants_) return {grpc::Status::OK, ImplicitTenant()};
   const auto& md = ctx.client_metadata();

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "server/tenants.h"
 
@@ -43,6 +44,8 @@ class Authenticator {
   AuthResult Authenticate(const grpc::ServerContextBase& ctx) const;
 
   bool required() const { return tenants_ != nullptr; }
+  // Every tenant a call may belong to ("default" without a tenants file).
+  std::vector<std::string> TenantNames() const;
 
  private:
   std::shared_ptr<const TenantRegistry> tenants_;

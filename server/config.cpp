@@ -33,10 +33,10 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     YAML::Node root = YAML::LoadFile(path);
     if (root.IsNull()) return "";
     if (!root.IsMap()) return "config " + path + ": expected a mapping of settings";
-    if (std::string k = UnknownKey(root, {"listen", "threads", "log_level", "session_grace_seconds",
-                                          "drain_timeout_seconds", "cuda_library", "shared_memory",
-                                          "device_slots", "limits", "tenants_file", "insecure",
-                                          "tls"});
+    if (std::string k = UnknownKey(root, {"listen", "metrics_listen", "threads", "log_level",
+                                          "session_grace_seconds", "drain_timeout_seconds",
+                                          "cuda_library", "shared_memory", "device_slots",
+                                          "limits", "tenants_file", "insecure", "tls"});
         !k.empty()) {
       return "config " + path + ": unknown setting '" + k + "'";
     }
@@ -68,6 +68,14 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
       } else {
         config.listen.push_back(root["listen"].as<std::string>());
       }
+    }
+    if (root["metrics_listen"]) {
+      // A bare `metrics_listen:` is YAML null: read it as "" (disabled).
+      const YAML::Node n = root["metrics_listen"];
+      if (!n.IsNull() && !n.IsScalar()) {
+        return "config " + path + ": 'metrics_listen' must be HOST:PORT or \"\"";
+      }
+      config.metrics_listen = n.IsNull() ? "" : n.as<std::string>();
     }
     Read(root, "threads", config.threads);
     Read(root, "log_level", config.log_level);
@@ -121,6 +129,8 @@ std::string ApplyEnvironment(Config& config) {
   if (const char* v = std::getenv("TENSORD_LOG_LEVEL"); v && *v) config.log_level = v;
   if (const char* v = std::getenv("TENSORD_CUDA_LIBRARY"); v && *v) config.cuda_library = v;
   if (const char* v = std::getenv("TENSORD_TENANTS"); v && *v) config.tenants_file = v;
+  // Set but empty means "no metrics", so this one is read even when empty.
+  if (const char* v = std::getenv("TENSORD_METRICS_LISTEN")) config.metrics_listen = v;
   return "";
 }
 

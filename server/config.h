@@ -27,6 +27,8 @@ struct TlsConfig {
 
 struct Config {
   std::vector<std::string> listen = {"127.0.0.1:7070"};
+  // HOST:PORT of the Prometheus /metrics endpoint; empty: no metrics.
+  std::string metrics_listen = "127.0.0.1:9400";
   int threads = 0;                 // compute threads; 0: OMP_NUM_THREADS or cores
   std::string log_level = "info";
   int session_grace_seconds = 300; // a session with no stream is kept this long
@@ -43,7 +45,8 @@ struct Config {
 // Reads a YAML file into `config`; returns an error message or "".
 std::string LoadConfigFile(const std::string& path, Config& config);
 // Applies TENSORD_LISTEN (comma-separated), TENSORD_THREADS,
-// TENSORD_LOG_LEVEL, TENSORD_CUDA_LIBRARY, TENSORD_TENANTS.
+// TENSORD_LOG_LEVEL, TENSORD_CUDA_LIBRARY, TENSORD_TENANTS,
+// TENSORD_METRICS_LISTEN (set but empty: no metrics).
 std::string ApplyEnvironment(Config& config);
 
 }  // namespace tensord

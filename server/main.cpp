@@ -21,6 +21,7 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/cuda_loader.h"
+#include "server/metrics.h"
 #include "server/runtime_service.h"
 #include "server/tenants.h"
 #include "server/transport_security.h"
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> listen;
   int threads = -1;
   std::string log_level;
+  std::string metrics_listen;
   app.add_option("--config", config_path, "YAML config file (env TENSORD_CONFIG)");
   app.add_option("--listen", listen,
                  "address to serve on: HOST:PORT or unix:PATH; repeat for several "
@@ -83,6 +85,10 @@ int main(int argc, char** argv) {
   CLI::App* hash_token =
       app.add_subcommand("hash-token", "read a token on stdin, print its SHA-256 (hex) for "
                                        "a tenants file's token_sha256");
+  CLI::Option* metrics_flag = app.add_option(
+      "--metrics-listen", metrics_listen,
+      "HOST:PORT of the Prometheus /metrics endpoint; \"\" disables it (default 127.0.0.1:9400; "
+      "env TENSORD_METRICS_LISTEN)");
   app.footer("Precedence: flags > environment > config file > defaults.");
   CLI11_PARSE(app, argc, argv);
   if (hash_token->parsed()) return HashToken();
@@ -128,7 +134,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tensord: %s\n", err.c_str());
     return 2;
   }
+  if (metrics_flag->count() > 0) config.metrics_listen = metrics_listen;
 
+  if (!config.metrics_listen.empty()) {
+    if (std::string err = metrics::CheckAddress(config.metrics_listen); !err.empty()) {
+      std::fprintf(stderr, "tensord: %s\n", err.c_str());
+      return 2;
+    }
+  }
   const auto level = spdlog::level::from_str(config.log_level);
   if (level == spdlog::level::off && config.log_level != "off") {
     std::fprintf(stderr, "tensord: unknown log level '%s' (trace, debug, info, warn, error, critical, off)\n",
@@ -141,6 +154,18 @@ int main(int argc, char** argv) {
   // oneDNN runs its GEMMs on OpenMP: give it the same thread count, so the
   // daemon's compute stays within its configured threads.
   omp_set_num_threads(ComputeThreads());
+
+  // Metrics listen before the CUDA backend loads: a taken port fails the
+  // start at once, like a taken --listen address.
+  if (!config.metrics_listen.empty()) {
+    int port = 0;
+    if (std::string err = metrics::Start(config.metrics_listen, &port); !err.empty()) {
+      spdlog::critical("{}", err);
+      return 1;
+    }
+    const std::string host = config.metrics_listen.substr(0, config.metrics_listen.rfind(':'));
+    spdlog::info("metrics on http://{}:{}/metrics", host, port);
+  }
 
   RegisterCpuKernels();
   autograd::RegisterAutogradKernels();
@@ -177,6 +202,7 @@ int main(int argc, char** argv) {
     spdlog::info("no GPU: serving CPU only ({})", cuda.reason);
     SetCudaUnavailableReason(cuda.reason);
   }
+  metrics::SetCudaBackend(cuda.backend != nullptr, static_cast<int>(cuda.devices.size()));
 
   if (tenants) {
     spdlog::info("{} tenant(s) from {}: every call needs a token", tenants->tenants().size(),
@@ -193,6 +219,7 @@ int main(int argc, char** argv) {
   }
   Authenticator authenticator(tenants);
   RuntimeService service(config, devices, authenticator);
+  metrics::SetSnapshotSource([&service] { return service.MetricsSnapshot(); });
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   for (const auto& addr : config.listen) builder.AddListeningPort(addr, credentials);
@@ -220,7 +247,10 @@ int main(int argc, char** argv) {
   int ticks = 0;
   while (!g_stop_signal) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (++ticks % 20 == 0) service.ReapIdleSessions();
+    if (++ticks % 20 == 0) {
+      service.ReapIdleSessions();
+      metrics::RefreshDeviceMemory();
+    }
   }
   spdlog::info("signal {}: draining {} session(s)", static_cast<int>(g_stop_signal),
                service.session_count());

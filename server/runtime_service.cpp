@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <condition_variable>
 #include <deque>
 
@@ -33,6 +34,7 @@ std::string NewSessionId() {
 }
 
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, grpc::Status status) {
+  metrics::ErrorReturned(status.error_code());
   auto* r = ctx->DefaultReactor();
   r->Finish(status);
   return r;
@@ -132,7 +134,10 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
 class RejectedStream final
     : public grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage> {
  public:
-  explicit RejectedStream(grpc::Status status) { Finish(std::move(status)); }
+  explicit RejectedStream(grpc::Status status) {
+    metrics::ErrorReturned(status.error_code());
+    Finish(std::move(status));
+  }
   void OnDone() override { delete this; }
 };
 
@@ -219,6 +224,7 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
       uint64_t live = 0;
       for (const auto& [sid, s] : sessions_) live += s->tenant().name == auth.tenant->name;
       if (live >= *limit) {
+        metrics::QuotaRejected("quotas.sessions");
         return Done(ctx, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                       "[session] tenant '" + auth.tenant->name + "' has " +
                                           std::to_string(live) + " live sessions; its quota "
@@ -233,6 +239,7 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
     session->set_usage(std::move(usage));
     sessions_[id] = std::move(session);
   }
+  metrics::SessionOpened(auth.tenant->name);
   resp->set_session_id(id);
   resp->set_shared_memory(region != nullptr);
   spdlog::info("session {} opened by {} of tenant {} ({})", id.substr(0, 8), req->client_name(),
@@ -326,6 +333,29 @@ void RuntimeService::ReapIdleSessions() {
 size_t RuntimeService::session_count() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sessions_.size();
+}
+
+std::vector<metrics::TenantSnapshot> RuntimeService::MetricsSnapshot() const {
+  std::map<std::string, metrics::TenantSnapshot> by_tenant;
+  // Every tenant has its series, so dashboards show 0 rather than "no data".
+  for (const std::string& name : auth_.TenantNames()) by_tenant[name].tenant = name;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [id, session] : sessions_) {
+    metrics::TenantSnapshot& t = by_tenant[session->tenant().name];
+    t.tenant = session->tenant().name;
+    ++t.sessions;
+    t.queued_work += static_cast<int64_t>(session->pending());
+    const MemoryTracker& memory = session->memory();
+    for (size_t slot = 0; slot < MemoryQuota::kSlots; ++slot) {
+      t.memory_bytes[slot] += memory.device_bytes[slot].load(std::memory_order_relaxed);
+      if (memory.quota) {
+        t.quota_bytes[slot] = slot == 0 ? memory.quota->cpu_limit : memory.quota->cuda_limit;
+      }
+    }
+  }
+  std::vector<metrics::TenantSnapshot> out;
+  for (auto& [name, t] : by_tenant) out.push_back(std::move(t));
+  return out;
 }
 
 }  // namespace tensord

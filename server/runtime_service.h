@@ -10,6 +10,7 @@
 
 #include "server/auth.h"
 #include "server/config.h"
+#include "server/metrics.h"
 #include "server/session.h"
 #include "server/tenant_usage.h"
 #include "tensord/v1/runtime.grpc.pb.h"
@@ -43,6 +44,8 @@ class RuntimeService final : public v1::Runtime::CallbackService {
   // Drops sessions with no stream for longer than the grace period.
   void ReapIdleSessions();
   size_t session_count() const;
+  // Sessions, queued work and memory by tenant, for the metrics' scrape.
+  std::vector<metrics::TenantSnapshot> MetricsSnapshot() const;
 
  private:
   // The session `id` when `caller` owns it, else null: another tenant's

@@ -11,6 +11,7 @@
 #include "kernels/meta/infer.h"
 #include "scheduler/autograd/exec.h"
 #include "scheduler/autograd/variable.h"
+#include "server/metrics.h"
 
 namespace tensord {
 namespace {
@@ -21,8 +22,38 @@ constexpr size_t kResumeBelow = 16;
 // Fetches smaller than this go inline even where shared memory works.
 constexpr size_t kSharedMemoryMinBytes = 1u << 20;
 
+// Seconds since `start`, for the metrics' latency histograms.
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Times one op from its checks to the end of its kernel, and records it on
+// the way out, whether it succeeded or threw.
+class OpTimer {
+ public:
+  OpTimer(int op_index, Device device)
+      : op_index_(op_index), device_(device), enabled_(metrics::Enabled()) {
+    if (enabled_) start_ = std::chrono::steady_clock::now();
+  }
+  ~OpTimer() {
+    if (enabled_) metrics::OpExecuted(op_index_, device_, SecondsSince(start_));
+  }
+  OpTimer(const OpTimer&) = delete;
+  OpTimer& operator=(const OpTimer&) = delete;
+  void set_device(Device device) { device_ = device; }
+
+ private:
+  const int op_index_;
+  Device device_;
+  const bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Every error the daemon reports to its client is made here, so this is
+// where tensord_errors_total counts them.
 std::shared_ptr<v1::OpError> MakeError(const OpError& e, const v1::OpRecord* rec, uint64_t seq,
                                        uint32_t index) {
+  metrics::ErrorReturned(ErrorKindGrpcCode(e.kind()));
   auto err = std::make_shared<v1::OpError>();
   err->set_batch_seq(seq);
   err->set_op_index(index);
@@ -55,10 +86,12 @@ Session::Session(std::string id, std::string client_name, const Config& config,
   if (q.tensor_bytes && *q.tensor_bytes < max_tensor_bytes_) {
     max_tensor_bytes_ = *q.tensor_bytes;
     max_tensor_bytes_name_ = "tenant '" + tenant_->name + "' quotas.tensor_bytes";
+    max_tensor_bytes_key_ = "quotas.tensor_bytes";
   }
   if (q.ops_per_batch && *q.ops_per_batch < max_ops_per_batch_) {
     max_ops_per_batch_ = *q.ops_per_batch;
     max_ops_per_batch_name_ = "tenant '" + tenant_->name + "' quotas.ops_per_batch";
+    max_ops_per_batch_key_ = "quotas.ops_per_batch";
   }
   exec_.generator = &generator_;
   exec_.tracker = tracker_;
@@ -90,6 +123,7 @@ bool Session::Enqueue(InboundMessage msg) {
   // The executor may have drained everything before the flag was set; then
   // no AfterItem would resume reading, so check again.
   if (executor_.pending() <= kResumeBelow && reading_paused_.exchange(false)) return true;
+  metrics::StreamBackpressure();
   return false;
 }
 
@@ -141,7 +175,9 @@ void Session::Send(v1::ServerMessage msg) {
 void Session::Run(const v1::ClientMessage& msg) {
   autograd::ScopedExecContext scope(&exec_);
   if (msg.has_batch()) {
+    const auto start = std::chrono::steady_clock::now();
     RunBatch(msg.batch());
+    metrics::BatchExecuted(SecondsSince(start));
   } else if (msg.has_upload()) {
     RunUpload(msg.upload());
   }
@@ -246,6 +282,7 @@ void Session::RunBatch(const v1::Batch& batch) {
   // its own results.
   std::string over_rate = usage_ && batch.ops_size() > 0 ? usage_->AdmitRequest() : "";
   if (static_cast<uint64_t>(batch.ops_size()) > max_ops_per_batch_) {
+    metrics::QuotaRejected(max_ops_per_batch_key_);
     RejectBatch(batch, OpError(ErrorKind::kResource,
                                "[stream] batch of " + std::to_string(batch.ops_size()) +
                                    " ops exceeds " + max_ops_per_batch_name_ + " (" +
@@ -350,7 +387,10 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
       for (uint64_t id : rec.outputs()) Bind(id, Slot{Tensor{}, inherited});
       return;
     }
+    // Counted from here: the op is known and its inputs are live.
+    OpTimer timer(op->index, inputs.empty() ? Device{} : inputs.front()->meta.device);
     std::vector<TensorMeta> metas = InferMeta(*op, args);
+    if (!metas.empty()) timer.set_device(metas.front().device);
     const bool aliases_input = op->returns == ReturnKind::kInPlace;
     const size_t want_outputs = aliases_input || op->returns == ReturnKind::kNone ? 0 : metas.size();
     TD_CHECK(static_cast<size_t>(rec.outputs_size()) == want_outputs, kType, "[", op->name,
@@ -362,13 +402,18 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
       TD_CHECK(!tensors_.contains(id), kValue, "[", op->name, "] output id ", id,
                " is already in use in this session");
     }
-    TD_CHECK(live_tensors_ + want_outputs <= config_.limits.max_live_tensors, kResource, "[",
-             op->name, "] session has ", live_tensors_.load(),
-             " live tensors; limits.max_live_tensors is ", config_.limits.max_live_tensors);
+    if (live_tensors_ + want_outputs > config_.limits.max_live_tensors) {
+      metrics::QuotaRejected("limits.max_live_tensors");
+      Fail(ErrorKind::kResource, "[", op->name, "] session has ", live_tensors_.load(),
+           " live tensors; limits.max_live_tensors is ", config_.limits.max_live_tensors);
+    }
     for (const TensorMeta& m : metas) {
-      TD_CHECK(m.nbytes() <= max_tensor_bytes_, kResource, "[", op->name, "] result of ",
-               ShapeStr(m.sizes), " ", DTypeName(m.dtype), " needs ", m.nbytes(), " bytes; ",
-               max_tensor_bytes_name_, " is ", max_tensor_bytes_);
+      if (m.nbytes() > max_tensor_bytes_) {
+        metrics::QuotaRejected(max_tensor_bytes_key_);
+        Fail(ErrorKind::kResource, "[", op->name, "] result of ", ShapeStr(m.sizes), " ",
+             DTypeName(m.dtype), " needs ", m.nbytes(), " bytes; ", max_tensor_bytes_name_,
+             " is ", max_tensor_bytes_);
+      }
     }
     // A guard, not an assignment: a backward waiting on a callback runs this
     // record nested, and gets its own mode back afterwards.
@@ -397,6 +442,7 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
 }
 
 void Session::RunFetch(const v1::Fetch& fetch) {
+  const auto start = std::chrono::steady_clock::now();
   v1::ServerMessage m;
   v1::FetchReply* r = m.mutable_fetch();
   r->set_request_id(fetch.request_id());
@@ -429,6 +475,7 @@ void Session::RunFetch(const v1::Fetch& fetch) {
   r->set_total_bytes(total);
   if (fetch.metadata_only() || total == 0) {
     Send(std::move(m));
+    metrics::Fetched(0, metrics::Transport::kStream, SecondsSince(start));
     return;
   }
   Tensor src;
@@ -447,6 +494,7 @@ void Session::RunFetch(const v1::Fetch& fetch) {
       fetch_segments_.push_back(name);
       r->set_shm_name(name);
       Send(std::move(m));
+      metrics::Fetched(total, metrics::Transport::kSharedMemory, SecondsSince(start));
       return;
     }
     spdlog::warn("session {}: fetch through shared memory failed ({}); sending chunks", id_.substr(0, 8), err);
@@ -464,6 +512,7 @@ void Session::RunFetch(const v1::Fetch& fetch) {
     p->set_last(off + n == total);
     Send(std::move(part));
   }
+  metrics::Fetched(total, metrics::Transport::kStream, SecondsSince(start));
 }
 
 void Session::RunUpload(const v1::UploadChunk& chunk) {
@@ -482,9 +531,11 @@ void Session::RunUpload(const v1::UploadChunk& chunk) {
       TD_CHECK(CheckedNbytes(sizes, *dtype).has_value(), kRuntime,
                "[upload] Storage size calculation overflowed with sizes=", ShapeStr(sizes));
       TensorMeta meta = TensorMeta::Contiguous(*dtype, Device{}, sizes);
-      TD_CHECK(meta.nbytes() <= max_tensor_bytes_, kResource, "[upload] tensor of ",
-               meta.nbytes(), " bytes exceeds ", max_tensor_bytes_name_, " (", max_tensor_bytes_,
-               ")");
+      if (meta.nbytes() > max_tensor_bytes_) {
+        metrics::QuotaRejected(max_tensor_bytes_key_);
+        Fail(ErrorKind::kResource, "[upload] tensor of ", meta.nbytes(), " bytes exceeds ",
+             max_tensor_bytes_name_, " (", max_tensor_bytes_, ")");
+      }
       it = uploads_.emplace(chunk.tensor(), Upload{Tensor::Empty(meta, tracker_), 0}).first;
     }
     Upload& up = it->second;
@@ -504,6 +555,8 @@ void Session::RunUpload(const v1::UploadChunk& chunk) {
              " bytes received)");
     CopyBytes(up.tensor.raw() + chunk.offset(), bytes.data(), bytes.size());
     up.received += bytes.size();
+    metrics::Uploaded(bytes.size(), chunk.region_bytes() > 0 ? metrics::Transport::kSharedMemory
+                                                             : metrics::Transport::kStream);
     if (chunk.region_bytes() > 0) {
       v1::ServerMessage released;
       released.mutable_released()->set_region_offset(chunk.region_offset());

@@ -59,6 +59,8 @@ class Session {
   std::chrono::steady_clock::time_point last_detached() const;
   size_t live_tensors() const { return live_tensors_.load(); }
   int64_t bytes_in_use() const { return tracker_->bytes.load(); }
+  // Its live storages' bytes per device (and its tenant's quota, if any).
+  const MemoryTracker& memory() const { return *tracker_; }
   // Set once at open: the client's shared-memory region, or null.
   void set_shared_region(std::shared_ptr<SharedRegion> region) { region_ = std::move(region); }
   // Set once at open: the device sharing its kernels take turns in.
@@ -104,12 +106,14 @@ class Session {
   const Config& config_;
   const std::shared_ptr<const Tenant> tenant_;
   std::shared_ptr<TenantUsage> usage_;  // null: no quotas (tests)
-  // The smaller of the daemon's limit and the tenant's quota, and its name
-  // for error messages.
+  // The smaller of the daemon's limit and the tenant's quota, its name for
+  // error messages, and its config key for the metrics' quota label.
   uint64_t max_tensor_bytes_;
   std::string max_tensor_bytes_name_;
+  const char* max_tensor_bytes_key_ = "limits.max_tensor_bytes";
   uint64_t max_ops_per_batch_;
   std::string max_ops_per_batch_name_;
+  const char* max_ops_per_batch_key_ = "limits.max_ops_per_batch";
   std::shared_ptr<MemoryTracker> tracker_ = std::make_shared<MemoryTracker>();
   Generator generator_;
   autograd::ExecContext exec_;  // what this session's ops run with

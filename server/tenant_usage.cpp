@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "server/metrics.h"
+
 namespace tensord {
 
 namespace {
@@ -42,6 +44,7 @@ std::string TenantUsage::AdmitRequest() {
     tokens_ -= 1;
     return "";
   }
+  metrics::QuotaRejected("quotas.requests_per_second");
   char rate_str[32];
   std::snprintf(rate_str, sizeof rate_str, "%g", *rate);
   return "tenant '" + tenant_->name + "' is over its request rate (quotas.requests_per_second = " +

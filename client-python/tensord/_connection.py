@@ -39,7 +39,9 @@ def _start_embedded() -> str:
     sock = os.path.join(_embedded_dir, "daemon.sock")
     log = open(os.path.join(_embedded_dir, "daemon.log"), "wb")
     _embedded = subprocess.Popen(
-        [_daemon_binary(), "--listen", "unix:" + sock, "--log-level", "warn"],
+        # A private daemon: no metrics endpoint on the machine's shared port.
+        [_daemon_binary(), "--listen", "unix:" + sock, "--log-level", "warn",
+         "--metrics-listen", ""],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 15
     while not os.path.exists(sock):

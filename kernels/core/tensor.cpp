@@ -9,6 +9,7 @@
 #include <new>
 
 #include "kernels/core/error.h"
+#include "kernels/core/quota_observer.h"
 
 namespace tensord {
 namespace {
@@ -86,6 +87,8 @@ Allocator* CpuAllocator() {
 
 namespace {
 
+std::atomic<QuotaRejectionObserver> g_quota_rejection_observer{nullptr};
+
 // Reserves `n` bytes of the tracker's tenant quota on `device`, or throws
 // RESOURCE_EXHAUSTED naming the quota and the numbers.
 void Reserve(MemoryTracker& tracker, const Device& device, int64_t n) {
@@ -95,6 +98,7 @@ void Reserve(MemoryTracker& tracker, const Device& device, int64_t n) {
     const int64_t after = used.fetch_add(n) + n;
     if (limit > 0 && after > limit) {
       used.fetch_sub(n);
+      if (QuotaRejectionObserver observe = g_quota_rejection_observer.load()) observe(device);
       Fail(device.is_cpu() ? ErrorKind::kResource : ErrorKind::kOutOfMemory, "tenant '", q->tenant, "' is over its memory quota on ",
            device.str(), " (quotas.memory_bytes.", device.is_cpu() ? "cpu" : "cuda",
            "): this allocation of ", n, " bytes would make ", after, " bytes, over the limit of ",
@@ -104,6 +108,14 @@ void Reserve(MemoryTracker& tracker, const Device& device, int64_t n) {
   tracker.bytes += n;
   tracker.device_bytes[MemoryQuota::Slot(device)] += n;
 }
+
+}  // namespace
+
+void SetMemoryQuotaRejectionObserver(QuotaRejectionObserver observer) {
+  g_quota_rejection_observer.store(observer);
+}
+
+namespace {
 
 void Unreserve(MemoryTracker& tracker, const Device& device, int64_t n) {
   if (MemoryQuota* q = tracker.quota.get()) q->used[MemoryQuota::Slot(device)] -= n;

@@ -32,6 +32,9 @@ Daemon::Daemon(const std::string& config_yaml, std::vector<std::string> extra_ar
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {
+    // No metrics unless a test passes --metrics-listen: the default port is
+    // one per machine, and test runs share machines.
+    setenv("TENSORD_METRICS_LISTEN", "", /*overwrite=*/0);
     int fd = open((dir_ + "/daemon.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);

@@ -1,7 +1,10 @@
 // Memory accounting per session and device, and a tenant's memory quota.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "kernels/core/error.h"
+#include "kernels/core/quota_observer.h"
 #include "kernels/core/tensor.h"
 
 namespace tensord {
@@ -57,6 +60,27 @@ TEST(MemoryQuota, RefusesOverTheLimitAndKeepsAccounts) {
   } catch (const OpError& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kOutOfMemory) << "GPU quotas raise torch.cuda.OutOfMemoryError";
   }
+}
+
+std::vector<Device> g_rejected_on;
+void RecordRejection(const Device& device) { g_rejected_on.push_back(device); }
+
+TEST(MemoryQuota, TellsTheObserverOfEachRefusal) {
+  auto quota = std::make_shared<MemoryQuota>();
+  quota->cpu_limit = 100;
+  quota->cuda_limit = 100;
+  auto s = std::make_shared<MemoryTracker>();
+  s->quota = quota;
+  g_rejected_on.clear();
+  SetMemoryQuotaRejectionObserver(&RecordRejection);
+  Storage fits(100, Device{}, CpuAllocator(), s);
+  EXPECT_THROW(Storage(1, Device{}, CpuAllocator(), s), OpError);
+  EXPECT_THROW(Storage(101, Device{Device::Kind::kCUDA, 3}, CpuAllocator(), s), OpError);
+  SetMemoryQuotaRejectionObserver(nullptr);
+  EXPECT_THROW(Storage(1, Device{}, CpuAllocator(), s), OpError);  // no observer: not recorded
+  ASSERT_EQ(g_rejected_on.size(), 2u);
+  EXPECT_TRUE(g_rejected_on[0].is_cpu());
+  EXPECT_EQ(g_rejected_on[1].str(), "cuda:3");
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ def _config_defaults() -> dict[str, Any]:
 def test_example_config_has_every_key_at_its_default() -> None:
     config = _yaml().safe_load((ROOT / "configs" / "tensord.yaml").read_text())
     source = (ROOT / "server" / "config.cpp").read_text()
-    read = set(re.findall(r'Read\(root, "(\w+)"', source)) | {"listen"}
+    read = set(re.findall(r'Read\(root, "(\w+)"', source)) | {"listen", "metrics_listen"}
     read_limits = set(re.findall(r'Read\(limits, "(\w+)"', source))
     assert read <= set(config), f"keys missing from configs/tensord.yaml: {read - set(config)}"
     assert read_limits <= set(config["limits"]), read_limits - set(config["limits"])
