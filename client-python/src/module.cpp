@@ -656,6 +656,7 @@ NB_MODULE(_C, m) {
     nb::dict d;
     d["ops_recorded"] = g.core ? g.core->ops_recorded() : 0;
     d["batches_sent"] = g.core ? g.core->batches_sent() : 0;
+    d["reattaches"] = g.core ? g.core->reattaches() : 0;
     return d;
   });
   // Drop the connection before the interpreter tears down nanobind.
