@@ -160,6 +160,9 @@ std::optional<uint64_t> Session::Attach(StreamSink* sink, uint64_t client_ack) {
   for (const SentReply& r : unacked_replies_) sink->Send(r.msg);
   acked_to_client_ = accepted_seq_;  // the stream's metadata tells it
   bytes_since_ack_ = 0;
+  spdlog::info("session {}: stream attached (attachment {}, client seq {} accepted, {} replies "
+               "sent again)", id_.substr(0, 8), attach_count_, accepted_seq_,
+               unacked_replies_.size());
   return accepted_seq_;
 }
 
@@ -168,6 +171,7 @@ void Session::Detach(StreamSink* sink) {
   if (sink_ == sink) {
     sink_ = nullptr;
     last_detached_ = std::chrono::steady_clock::now();
+    spdlog::info("session {}: stream detached (attachment {})", id_.substr(0, 8), attach_count_);
   }
 }
 

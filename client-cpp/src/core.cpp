@@ -380,6 +380,12 @@ struct Core::Impl {
       grpc::Status failure;
       std::optional<uint64_t> accepted = OpenStream(ctx, next, &failure);
       std::unique_lock<std::mutex> lock(out_mu);
+      if (accepted && writer_stop) {
+        // Closing: the writer is gone and the session is about to be
+        // closed, so nothing more needs to reach it.
+        ctx->TryCancel();
+        return false;
+      }
       if (accepted) {
         DropAcked(*accepted);
         // The unacknowledged messages go first: their seqs are the lowest.
@@ -529,6 +535,11 @@ std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOpt
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
+  // After a dropped connection, reconnect within ~0.1-2 s rather than
+  // gRPC's default backoff (1 s growing to 120 s): re-attaching waits on it.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   s.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   s.stub = v1::Runtime::NewStub(s.channel);
   const auto deadline =
