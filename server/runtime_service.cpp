@@ -80,7 +80,10 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
     if (more) StartRead(in_.msg);
   }
 
-  void ResumeReading() override { StartRead(in_.msg); }
+  void ResumeReading() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!finishing_) StartRead(in_.msg);  // no reads once Finish is on its way
+  }
 
   void Send(std::shared_ptr<const v1::ServerMessage> msg) override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -346,8 +346,9 @@ struct Core::Impl {
 
   // Opens a stream to the session, telling the daemon the last reply seen.
   // Returns the last seq the daemon accepted, or the status it ended with.
-  std::optional<uint64_t> OpenStream(std::unique_ptr<grpc::ClientContext>& ctx,
-                                     std::unique_ptr<grpc::ClientReaderWriter<v1::ClientMessage, v1::ServerMessage>>& st,
+  using StreamPtr =
+      std::unique_ptr<grpc::ClientReaderWriter<v1::ClientMessage, v1::ServerMessage>>;
+  std::optional<uint64_t> OpenStream(std::unique_ptr<grpc::ClientContext>& ctx, StreamPtr& st,
                                      grpc::Status* failure) {
     ctx = std::make_unique<grpc::ClientContext>();
     ctx->AddMetadata("tensord-session", session_id);
@@ -356,7 +357,9 @@ struct Core::Impl {
     st->WaitForInitialMetadata();
     const auto& md = ctx->GetServerInitialMetadata();
     auto it = md.find("tensord-accepted");
-    if (it != md.end()) return std::strtoull(std::string(it->second.data(), it->second.size()).c_str(), nullptr, 10);
+    if (it != md.end()) {
+      return std::strtoull(std::string(it->second.data(), it->second.size()).c_str(), nullptr, 10);
+    }
     *failure = st->Finish();
     return std::nullopt;
   }
@@ -376,7 +379,7 @@ struct Core::Impl {
     auto backoff = std::chrono::milliseconds(20);
     for (;;) {
       std::unique_ptr<grpc::ClientContext> ctx;
-      std::unique_ptr<grpc::ClientReaderWriter<v1::ClientMessage, v1::ServerMessage>> next;
+      StreamPtr next;
       grpc::Status failure;
       std::optional<uint64_t> accepted = OpenStream(ctx, next, &failure);
       std::unique_lock<std::mutex> lock(out_mu);
@@ -612,8 +615,9 @@ std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOpt
   s.address = address;
   grpc::Status failure;
   if (!s.OpenStream(s.stream_ctx, s.stream, &failure)) {
-    throw RemoteError("[connect] the daemon refused the session's stream: " + failure.error_message(),
-                      "connect", "", "RuntimeError", failure.error_code());
+    throw RemoteError(
+        "[connect] the daemon refused the session's stream: " + failure.error_message(),
+        "connect", "", "RuntimeError", failure.error_code());
   }
   s.writer = std::thread([&s] { s.WriterLoop(); });
   s.reader = std::thread([&s] { s.ReaderLoop(); });
