@@ -3,7 +3,9 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <condition_variable>
@@ -15,7 +17,6 @@
 namespace tensord {
 namespace {
 
-constexpr size_t kMaxUnsentReplyBytes = 32u << 20;
 constexpr uint64_t kMaxRegionBytes = uint64_t{1} << 30;
 
 // 128 bits from OpenSSL's CSPRNG, hex: a session id cannot be guessed (and
@@ -41,13 +42,35 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, grpc::Status st
 }
 
 // The Stream RPC of one session: reads client messages into the session's
-// executor, writes its replies one at a time from a queue.
+// executor, writes its replies one at a time from a queue. The session
+// bounds the queue (it waits for the client's acks), so Send never blocks.
 class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>,
                             public StreamSink {
  public:
-  explicit StreamReactor(std::shared_ptr<Session> session)
+  // Attaches to `session`; the initial metadata tells the client the last
+  // seq the session accepted. A closed session ends the stream NOT_FOUND.
+  StreamReactor(grpc::CallbackServerContext* ctx, std::shared_ptr<Session> session,
+                uint64_t client_ack)
       : session_(std::move(session)), in_(InboundMessage::New()) {
-    session_->Attach(this);
+    // Replies sent meanwhile are only queued: no write starts before the
+    // metadata.
+    std::optional<uint64_t> accepted = session_->Attach(this, client_ack);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!accepted) {
+      finishing_ = true;
+      broken_ = true;
+      Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "[stream] session " + session_->id() + " is closed"));
+      return;
+    }
+    if (finishing_) return;  // replaced or closed already
+    ctx->AddInitialMetadata("tensord-accepted", std::to_string(*accepted));
+    StartSendInitialMetadata();
+    metadata_sent_ = true;
+    if (!out_.empty() && !finishing_) {
+      writing_ = true;
+      StartWrite(out_.front().get());
+    }
     StartRead(in_.msg);
   }
 
@@ -56,22 +79,23 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
       session_->EnqueueEndOfStream(this);
       return;
     }
-    bool more = session_->Enqueue(std::move(in_));
+    bool more = session_->Enqueue(this, std::move(in_));
     in_ = InboundMessage::New();
     if (more) StartRead(in_.msg);
   }
 
-  void ResumeReading() override { StartRead(in_.msg); }
+  void ResumeReading() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!finishing_) StartRead(in_.msg);  // no reads once Finish is on its way
+  }
 
-  void Send(v1::ServerMessage msg) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return broken_ || unsent_bytes_ < kMaxUnsentReplyBytes; });
+  void Send(std::shared_ptr<const v1::ServerMessage> msg) override {
+    std::lock_guard<std::mutex> lock(mu_);
     if (broken_ || finishing_) return;
-    unsent_bytes_ += msg.ByteSizeLong();
     out_.push_back(std::move(msg));
-    if (!writing_) {
+    if (!writing_ && metadata_sent_) {
       writing_ = true;
-      StartWrite(&out_.front());
+      StartWrite(out_.front().get());
     }
   }
 
@@ -82,39 +106,42 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
     if (!writing_) Finish(grpc::Status::OK);
   }
 
+  void Refuse(int code, std::string message) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finishing_) return;
+    finishing_ = true;
+    broken_ = true;
+    status_ = grpc::Status(static_cast<grpc::StatusCode>(code), std::move(message));
+    while (out_.size() > (writing_ ? 1u : 0u)) out_.pop_back();
+    if (!writing_) Finish(status_);
+  }
+
   void OnWriteDone(bool ok) override {
     std::lock_guard<std::mutex> lock(mu_);
-    unsent_bytes_ -= out_.front().ByteSizeLong();
     out_.pop_front();
     if (!ok) {
       broken_ = true;
       out_.clear();
     }
     if (!out_.empty() && !broken_) {
-      StartWrite(&out_.front());
+      StartWrite(out_.front().get());
     } else {
       writing_ = false;
-      if (finishing_) Finish(grpc::Status::OK);
+      if (finishing_) Finish(status_);
     }
-    cv_.notify_all();
   }
 
   void OnCancel() override {
     std::lock_guard<std::mutex> lock(mu_);
     broken_ = true;
-    cv_.notify_all();
     if (!finishing_) {
       finishing_ = true;
-      if (!writing_) Finish(grpc::Status::CANCELLED);
+      status_ = grpc::Status::CANCELLED;
+      if (!writing_) Finish(status_);
     }
   }
 
   void OnDone() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      broken_ = true;
-      cv_.notify_all();
-    }
     session_->Detach(this);
     delete this;
   }
@@ -123,9 +150,9 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
   std::shared_ptr<Session> session_;
   InboundMessage in_;  // the message being read
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<v1::ServerMessage> out_;
-  size_t unsent_bytes_ = 0;
+  std::deque<std::shared_ptr<const v1::ServerMessage>> out_;  // front: being written
+  grpc::Status status_;  // what Finish reports once the last write is done
+  bool metadata_sent_ = false;
   bool writing_ = false;
   bool finishing_ = false;
   bool broken_ = false;
@@ -242,6 +269,7 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
   metrics::SessionOpened(auth.tenant->name);
   resp->set_session_id(id);
   resp->set_shared_memory(region != nullptr);
+  resp->set_grace_seconds(static_cast<uint32_t>(std::max(config_.session_grace_seconds, 0)));
   spdlog::info("session {} opened by {} of tenant {} ({})", id.substr(0, 8), req->client_name(),
                auth.tenant->name, ctx->peer());
   return Done(ctx, grpc::Status::OK);
@@ -263,6 +291,9 @@ grpc::ServerUnaryReactor* RuntimeService::CloseSession(grpc::CallbackServerConte
     gone = std::move(it->second);
     sessions_.erase(it);
   }
+  // Ends its stream, if one is still attached, so the session (and its
+  // tensors) go now, not when that stream ends.
+  gone->Close();
   spdlog::info("session {} closed", req->session_id().substr(0, 8));
   return Done(ctx, grpc::Status::OK);
 }
@@ -287,12 +318,24 @@ grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* RuntimeService::S
   }
   std::string id(md->second.data(), md->second.size());
   auto session = FindSession(id, *auth.tenant);
-  if (!session) {
+  if (!session || session->closed()) {
     return new RejectedStream(grpc::Status(grpc::StatusCode::NOT_FOUND,
                                            "[stream] no session " + id +
                                                " (closed, expired, or never opened)"));
   }
-  return new StreamReactor(std::move(session));
+  uint64_t client_ack = 0;
+  auto ack = ctx->client_metadata().find("tensord-ack");
+  if (ack != ctx->client_metadata().end()) {
+    const std::string text(ack->second.data(), ack->second.size());
+    char* end = nullptr;
+    client_ack = std::strtoull(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0') {
+      return new RejectedStream(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                             "[stream] tensord-ack metadata '" + text +
+                                                 "' is not a decimal reply seq"));
+    }
+  }
+  return new StreamReactor(ctx, std::move(session), client_ack);
 }
 
 void RuntimeService::Drain(int seconds) {
@@ -313,20 +356,33 @@ void RuntimeService::Drain(int seconds) {
 void RuntimeService::ReapIdleSessions() {
   const auto now = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<Session>> expired;
+  size_t remaining = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = sessions_.begin(); it != sessions_.end();) {
       const auto& s = it->second;
-      if (!s->attached() && s->pending() == 0 &&
-          now - s->last_detached() > std::chrono::seconds(config_.session_grace_seconds)) {
-        spdlog::info("session {} expired after {} s without a stream", it->first.substr(0, 8),
-                     config_.session_grace_seconds);
-        expired.push_back(std::move(it->second));
-        it = sessions_.erase(it);
-      } else {
+      if (s->attached() ||
+          now - s->last_detached() <= std::chrono::seconds(config_.session_grace_seconds)) {
         ++it;
+        continue;
       }
+      // Closing skips the work still queued; the session goes once its
+      // executor is idle, so freeing it here never waits on a kernel.
+      s->Close();
+      if (s->pending() > 0) {
+        ++it;
+        continue;
+      }
+      spdlog::info("session {} expired after {} s without a stream", it->first.substr(0, 8),
+                   config_.session_grace_seconds);
+      expired.push_back(std::move(it->second));
+      it = sessions_.erase(it);
     }
+    remaining = sessions_.size();
+  }
+  if (!expired.empty()) {
+    expired.clear();  // frees them (and logs it) before the count below
+    spdlog::info("{} session(s) open", remaining);
   }
 }
 

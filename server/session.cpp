@@ -19,6 +19,12 @@ namespace {
 // Work queued beyond this pauses reading from the client's stream.
 constexpr size_t kMaxQueuedMessages = 64;
 constexpr size_t kResumeBelow = 16;
+// Replies the client has not acknowledged: past this, Send waits.
+constexpr size_t kMaxUnackedReplyBytes = 32u << 20;
+// The daemon acks client messages at least this often when it has no reply
+// to carry the ack.
+constexpr uint64_t kAckEveryMessages = 16;
+constexpr size_t kAckEveryBytes = 4u << 20;
 // Fetches smaller than this go inline even where shared memory works.
 constexpr size_t kSharedMemoryMinBytes = 1u << 20;
 
@@ -106,23 +112,71 @@ Session::Session(std::string id, std::string client_name, const Config& config,
 }
 
 Session::~Session() {
-  closing_ = true;  // a backward waiting on this client gives up
+  Close();
   executor_.Drain();
   // Objects of fetches the client never read (it unlinks the ones it read).
   for (const auto& name : fetch_segments_) UnlinkSharedMemory(name);
+  // Freed here rather than with the members, so the log can say whether
+  // anything outlived them (it should not: the tracker then reads 0).
+  const size_t tensors = tensors_.size() + uploads_.size();
+  tensors_.clear();
+  uploads_.clear();
+  spdlog::info("session {} freed: {} tensors, {} bytes still tracked", id_.substr(0, 8), tensors,
+               tracker_->bytes.load());
 }
 
-bool Session::Enqueue(InboundMessage msg) {
-  auto shared = std::make_shared<InboundMessage>(std::move(msg));
-  executor_.Submit([this, shared] {
-    Run(*shared->msg);
-    AfterItem();
-  });
-  if (executor_.pending() <= kMaxQueuedMessages) return true;
+bool Session::Enqueue(StreamSink* from, InboundMessage msg) {
+  const v1::ClientMessage& m = *msg.msg;
+  {
+    std::lock_guard<std::mutex> lock(stream_mu_);
+    if (sink_ != from || closing_) return false;  // replaced or closed: being finished
+    if (m.ack() != 0) TrimReplies(m.ack());
+    if (m.kind_case() == v1::ClientMessage::KIND_NOT_SET) return true;  // an ack alone
+    const uint64_t seq = m.has_batch() ? m.batch().seq() : m.upload().seq();
+    if (seq <= accepted_seq_ && seq != 0) return true;  // a resend of an accepted message
+    if (seq != accepted_seq_ + 1) {
+      const char* what = m.has_batch() ? "batch" : "upload chunk";
+      from->Refuse(seq == 0 ? 3 /*INVALID_ARGUMENT*/ : 9 /*FAILED_PRECONDITION*/,
+                   seq == 0 ? "[stream] " + std::string(what) +
+                                  " without a seq: every batch and upload chunk takes the "
+                                  "session's next number, from 1"
+                            : "[stream] " + std::string(what) + " seq " + std::to_string(seq) +
+                                  " after " + std::to_string(accepted_seq_) + ": seq " +
+                                  std::to_string(accepted_seq_ + 1) +
+                                  (seq > accepted_seq_ + 2
+                                       ? " to " + std::to_string(seq - 1) + " are missing"
+                                       : " is missing"));
+      return false;
+    }
+    accepted_seq_ = seq;
+    bytes_since_ack_ += msg.arena->SpaceUsed();
+    // Acks ride on replies; a client streaming work with no replies gets a
+    // bare ack now and then, so its replay buffer stays small.
+    if (seq - acked_to_client_ >= kAckEveryMessages || bytes_since_ack_ >= kAckEveryBytes) {
+      auto ack = std::make_shared<v1::ServerMessage>();
+      ack->set_ack(seq);
+      acked_to_client_ = seq;
+      bytes_since_ack_ = 0;
+      sink_->Send(std::move(ack));
+    }
+    // Submitted under the lock: messages of two streams cannot overtake
+    // each other between the seq check and the queue.
+    auto shared = std::make_shared<InboundMessage>(std::move(msg));
+    executor_.Submit([this, shared] {
+      Run(*shared->msg);
+      AfterItem();
+    });
+  }
+  // While Send waits for the client's acks, they must be read.
+  if (executor_.pending() <= kMaxQueuedMessages || waiting_for_acks_) return true;
   reading_paused_ = true;
-  // The executor may have drained everything before the flag was set; then
-  // no AfterItem would resume reading, so check again.
-  if (executor_.pending() <= kResumeBelow && reading_paused_.exchange(false)) return true;
+  // The executor may have drained everything, or Send started waiting for
+  // acks, before the flag was set; then nobody would resume reading, so
+  // check again.
+  if ((executor_.pending() <= kResumeBelow || waiting_for_acks_) &&
+      reading_paused_.exchange(false)) {
+    return true;
+  }
   metrics::StreamBackpressure();
   return false;
 }
@@ -130,49 +184,101 @@ bool Session::Enqueue(InboundMessage msg) {
 void Session::AfterItem() {
   if (executor_.pending() > kResumeBelow + 1) return;
   if (!reading_paused_.exchange(false)) return;
-  std::lock_guard<std::mutex> lock(sink_mu_);
+  std::lock_guard<std::mutex> lock(stream_mu_);
   if (sink_) sink_->ResumeReading();
 }
 
 void Session::EnqueueEndOfStream(StreamSink* sink) {
-  executor_.Submit([this, sink] {
-    std::lock_guard<std::mutex> lock(sink_mu_);
-    if (sink_ == sink) sink->FinishWhenFlushed();
+  uint64_t attachment;
+  {
+    std::lock_guard<std::mutex> lock(stream_mu_);
+    if (sink_ != sink) return;
+    attachment = attach_count_;
+  }
+  executor_.Submit([this, attachment] {
+    std::lock_guard<std::mutex> lock(stream_mu_);
+    if (sink_ && attach_count_ == attachment) sink_->FinishWhenFlushed();
   });
 }
 
-void Session::Attach(StreamSink* sink) {
-  std::lock_guard<std::mutex> lock(sink_mu_);
+std::optional<uint64_t> Session::Attach(StreamSink* sink, uint64_t client_ack) {
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  if (closing_) return std::nullopt;
+  if (sink_) sink_->Refuse(10 /*ABORTED*/, "[stream] replaced by a newer stream of this session");
   sink_ = sink;
+  ++attach_count_;
   reading_paused_ = false;  // a new stream starts reading
+  TrimReplies(client_ack);
+  for (const SentReply& r : unacked_replies_) sink->Send(r.msg);
+  acked_to_client_ = accepted_seq_;  // the stream's metadata tells it
+  bytes_since_ack_ = 0;
+  spdlog::info("session {}: stream attached (attachment {}, client seq {} accepted, {} replies "
+               "sent again)", id_.substr(0, 8), attach_count_, accepted_seq_,
+               unacked_replies_.size());
+  return accepted_seq_;
 }
 
 void Session::Detach(StreamSink* sink) {
-  std::lock_guard<std::mutex> lock(sink_mu_);
+  std::lock_guard<std::mutex> lock(stream_mu_);
   if (sink_ == sink) {
     sink_ = nullptr;
     last_detached_ = std::chrono::steady_clock::now();
+    spdlog::info("session {}: stream detached (attachment {})", id_.substr(0, 8), attach_count_);
   }
 }
 
 bool Session::attached() const {
-  std::lock_guard<std::mutex> lock(sink_mu_);
+  std::lock_guard<std::mutex> lock(stream_mu_);
   return sink_ != nullptr;
 }
 
+void Session::Close() {
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  if (closing_.exchange(true)) return;
+  if (sink_) sink_->Refuse(1 /*CANCELLED*/, "[session] session " + id_ + " was closed");
+  replies_cv_.notify_all();
+}
+
 std::chrono::steady_clock::time_point Session::last_detached() const {
-  std::lock_guard<std::mutex> lock(sink_mu_);
+  std::lock_guard<std::mutex> lock(stream_mu_);
   return last_detached_;
 }
 
+void Session::TrimReplies(uint64_t ack) {
+  bool trimmed = false;
+  while (!unacked_replies_.empty() && unacked_replies_.front().msg->seq() <= ack) {
+    unacked_reply_bytes_ -= unacked_replies_.front().bytes;
+    unacked_replies_.pop_front();
+    trimmed = true;
+  }
+  if (trimmed) replies_cv_.notify_all();
+}
+
 void Session::Send(v1::ServerMessage msg) {
-  // Holding sink_mu_ keeps the sink alive: its OnDone detaches under the same
-  // lock. The sink's Send returns promptly once its stream is cancelled.
-  std::lock_guard<std::mutex> lock(sink_mu_);
-  if (sink_) sink_->Send(std::move(msg));
+  // Holding stream_mu_ keeps the sink alive: its OnDone detaches under the
+  // same lock.
+  std::unique_lock<std::mutex> lock(stream_mu_);
+  if (unacked_reply_bytes_ >= kMaxUnackedReplyBytes && !closing_) {
+    // The acks come with client messages: reading must not stay paused.
+    waiting_for_acks_ = true;
+    if (reading_paused_.exchange(false) && sink_) sink_->ResumeReading();
+    replies_cv_.wait(lock, [this] { return unacked_reply_bytes_ < kMaxUnackedReplyBytes || closing_; });
+    waiting_for_acks_ = false;
+  }
+  if (closing_) return;
+  msg.set_seq(next_reply_seq_++);
+  msg.set_ack(accepted_seq_);
+  acked_to_client_ = accepted_seq_;
+  bytes_since_ack_ = 0;
+  const size_t bytes = msg.ByteSizeLong();
+  auto shared = std::make_shared<const v1::ServerMessage>(std::move(msg));
+  unacked_replies_.push_back(SentReply{shared, bytes});
+  unacked_reply_bytes_ += bytes;
+  if (sink_) sink_->Send(std::move(shared));
 }
 
 void Session::Run(const v1::ClientMessage& msg) {
+  if (closing_) return;  // nobody will read the results
   autograd::ScopedExecContext scope(&exec_);
   if (msg.has_batch()) {
     const auto start = std::chrono::steady_clock::now();

@@ -1,15 +1,24 @@
 // A client session: its tensors (by client-assigned id), its random
 // generator, and the serial executor that runs its stream in order.
 //
-// Threading: Enqueue/Attach/Detach are called from gRPC threads; everything
-// that touches tensors runs on the session's executor thread.
+// A session outlives its streams. Client messages carry a session-wide seq:
+// the session accepts each number once and in order, whichever stream it
+// arrives on. Replies carry a seq too and are kept until the client
+// acknowledges them, so a re-attached stream starts with the replies the
+// client missed.
+//
+// Threading: Enqueue/Attach/Detach/Close are called from gRPC threads;
+// everything that touches tensors runs on the session's executor thread.
 #ifndef TENSORD_SERVER_SESSION_H_
 #define TENSORD_SERVER_SESSION_H_
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -42,17 +51,27 @@ class Session {
   // The tenant that opened it; only that tenant may name it again.
   const Tenant& tenant() const { return *tenant_; }
 
-  // Queues a client message. Returns false when the caller should stop
-  // reading until the sink's ResumeReading() (too much queued work).
-  bool Enqueue(InboundMessage msg);
+  // Accepts a client message read from `from`'s stream: queues it if its
+  // seq is the next one, drops it if already accepted (a resend), and
+  // refuses a gap or a missing seq by ending that stream. Returns false when
+  // the caller should stop reading: until the sink's ResumeReading() (too
+  // much queued work), or for good (refused, or `from` was replaced).
+  bool Enqueue(StreamSink* from, InboundMessage msg);
   // Queues the end of the client's stream: replies are flushed, then the
   // stream finishes.
   void EnqueueEndOfStream(StreamSink* sink);
 
-  // Replies go to the attached sink; a new stream replaces an older one.
-  void Attach(StreamSink* sink);
+  // Replies go to the attached sink; a new stream replaces an older one
+  // (which ends with ABORTED). `client_ack` is the last reply seq the
+  // client received; the later ones are sent again. Returns the last client
+  // seq accepted, or nullopt when the session is closed.
+  std::optional<uint64_t> Attach(StreamSink* sink, uint64_t client_ack);
   void Detach(StreamSink* sink);
   bool attached() const;
+  // Ends the session: the attached stream ends with CANCELLED, queued work
+  // is skipped, a backward waiting on the client gives up. Idempotent.
+  void Close();
+  bool closed() const { return closing_.load(); }
 
   void Drain() { executor_.Drain(); }
   size_t pending() const { return executor_.pending(); }
@@ -91,7 +110,12 @@ class Session {
   void RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index);
   void RunFetch(const v1::Fetch& fetch);
   void RunUpload(const v1::UploadChunk& chunk);
+  // Numbers the reply, keeps it until acknowledged and sends it to the
+  // attached stream (if any). Blocks while kMaxUnackedReplyBytes are
+  // unacknowledged: the client's acks are the flow control of large fetches.
   void Send(v1::ServerMessage msg);
+  // Forgets replies up to `ack`. Caller holds stream_mu_.
+  void TrimReplies(uint64_t ack);
   void Bind(uint64_t id, Slot slot);
   void AfterItem();
   // Runs Python autograd code on the client (ExecContext::callback): sends a
@@ -128,9 +152,22 @@ class Session {
   std::shared_ptr<SharedRegion> region_;
   std::vector<std::string> fetch_segments_;  // shm objects sent, unlinked at close
 
-  mutable std::mutex sink_mu_;
+  struct SentReply {
+    std::shared_ptr<const v1::ServerMessage> msg;
+    size_t bytes;
+  };
+  mutable std::mutex stream_mu_;  // guards the members below
+  std::condition_variable replies_cv_;  // unacknowledged bytes went down, or closing
   StreamSink* sink_ = nullptr;
+  uint64_t attach_count_ = 0;     // which attachment sink_ is (ends a stream once)
+  uint64_t accepted_seq_ = 0;     // the last client seq queued for the executor
+  uint64_t acked_to_client_ = 0;  // the last accepted seq the client was told
+  size_t bytes_since_ack_ = 0;    // client bytes accepted since then
+  uint64_t next_reply_seq_ = 1;
+  std::deque<SentReply> unacked_replies_;
+  size_t unacked_reply_bytes_ = 0;
   std::atomic<bool> reading_paused_{false};
+  std::atomic<bool> waiting_for_acks_{false};  // Send is blocked on the client's acks
   std::chrono::steady_clock::time_point last_detached_ = std::chrono::steady_clock::now();
 
   SerialExecutor executor_;  // last: joined before the members above go

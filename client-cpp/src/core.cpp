@@ -3,6 +3,7 @@
 #include <google/protobuf/arena.h>
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +23,10 @@ namespace tensord::client {
 namespace {
 
 constexpr int kFlushOps = 512;              // ops per batch before sending
+// Replies are acknowledged at least this often (acks ride on outgoing
+// messages; with none going out, a bare ack is sent).
+constexpr uint64_t kAckEveryReplies = 32;
+constexpr size_t kAckEveryBytes = 4u << 20;
 constexpr size_t kFlushBytes = 1u << 20;    // or this many payload bytes
 constexpr size_t kInlineBytes = 64u << 10;  // from_data inline up to this
 constexpr size_t kMaxQueuedBytes = 64u << 20;
@@ -85,6 +90,7 @@ struct Outgoing {
   std::unique_ptr<google::protobuf::Arena> arena;
   v1::ClientMessage* msg = nullptr;
   size_t bytes = 0;
+  uint64_t seq = 0;  // the session-wide number of this batch or upload chunk
 };
 
 struct PendingFetch {
@@ -101,11 +107,14 @@ struct PendingFetch {
 
 // An UploadChunk of tensor `id` at byte `offset`; the first carries the
 // tensor's metadata.
-Outgoing UploadChunkMessage(uint64_t id, size_t offset, DType dtype, const Shape& sizes) {
+Outgoing UploadChunkMessage(uint64_t seq, uint64_t id, size_t offset, DType dtype,
+                            const Shape& sizes) {
   Outgoing o;
   o.arena = std::make_unique<google::protobuf::Arena>();
   o.msg = google::protobuf::Arena::CreateMessage<v1::ClientMessage>(o.arena.get());
+  o.seq = seq;
   v1::UploadChunk* c = o.msg->mutable_upload();
+  c->set_seq(seq);
   c->set_tensor(id);
   c->set_offset(offset);
   if (offset == 0) {
@@ -114,6 +123,12 @@ Outgoing UploadChunkMessage(uint64_t id, size_t offset, DType dtype, const Shape
     c->set_device("cpu");
   }
   return o;
+}
+
+// Re-attach after a stream ends with one of these: the connection broke,
+// the daemon did not.
+bool IsTransient(const grpc::Status& st) {
+  return st.error_code() == grpc::StatusCode::UNAVAILABLE;
 }
 
 RemoteError ToRemote(const v1::OpError& e) {
@@ -172,18 +187,39 @@ struct Core::Impl {
   std::mutex region_mu;            // one upload uses the region at a time
   bool half_busy[2] = {false, false};  // guarded by reply_mu
 
-  std::mutex out_mu;  // writer queue
+  // The writer's queue and the replay buffer. Every batch and upload chunk
+  // stays in `unacked` after it is written until the daemon acknowledges
+  // its seq; after a re-attach the ones the daemon lacks go out again.
+  std::mutex out_mu;
   std::condition_variable out_cv;
-  std::deque<Outgoing> out;
-  size_t out_bytes = 0;
+  std::deque<Outgoing> out;       // not yet written
+  std::deque<Outgoing> unacked;   // written, not yet acknowledged
+  size_t out_bytes = 0;           // both queues: the bound on memory held
+  uint64_t acked_seq = 0;         // the daemon accepted every seq up to this
   bool writer_stop = false;
+  bool writer_busy = false;       // in a Write on the current stream
+  bool write_failed = false;      // the current stream refused a write
+  bool reattaching = false;       // the reader is replacing the stream
+  bool ack_due = false;           // the reader wants an ack sent now
+  bool dead = false;              // the stream is gone for good
   std::thread writer, reader;
+
+  // Replies: the last seq received (the reader writes it, the writer puts it
+  // in outgoing messages as their ack) and the last one acknowledged.
+  std::atomic<uint64_t> received_seq{0};
+  std::atomic<uint64_t> ack_sent{0};
+  size_t bytes_since_ack = 0;     // reader thread only
+  std::atomic<uint64_t> reattaches{0};
+
+  std::string address;
+  uint32_t grace_seconds = 0;     // the daemon keeps the session this long without a stream
 
   v1::Batch* CurrentBatch() {
     if (!batch.msg) {
       batch.arena = std::make_unique<google::protobuf::Arena>();
       batch.msg = google::protobuf::Arena::CreateMessage<v1::ClientMessage>(batch.arena.get());
-      batch.msg->mutable_batch()->set_seq(++seq);
+      batch.seq = ++seq;
+      batch.msg->mutable_batch()->set_seq(batch.seq);
       batch_ops = 0;
       batch_bytes = 0;
     }
@@ -203,100 +239,263 @@ struct Core::Impl {
 
   void Enqueue(Outgoing o) {
     std::unique_lock<std::mutex> lock(out_mu);
-    out_cv.wait(lock, [&] { return out_bytes < kMaxQueuedBytes || writer_stop; });
+    out_cv.wait(lock, [&] { return out_bytes < kMaxQueuedBytes || writer_stop || dead; });
+    if (dead) return;  // the next sync point raises why
     out_bytes += o.bytes;
     out.push_back(std::move(o));
+    out_cv.notify_all();
+  }
+
+  // Forgets the messages the daemon has accepted. Caller holds out_mu.
+  void DropAcked(uint64_t ack) {
+    if (ack <= acked_seq) return;
+    acked_seq = ack;
+    while (!unacked.empty() && unacked.front().seq <= ack) {
+      out_bytes -= unacked.front().bytes;
+      unacked.pop_front();
+    }
     out_cv.notify_all();
   }
 
   void WriterLoop() {
     for (;;) {
       Outgoing o;
+      grpc::ClientReaderWriter<v1::ClientMessage, v1::ServerMessage>* to;
       {
         std::unique_lock<std::mutex> lock(out_mu);
-        out_cv.wait(lock, [&] { return writer_stop || !out.empty(); });
-        if (out.empty()) break;
-        o = std::move(out.front());
-        out.pop_front();
+        const auto can_write = [&] { return !reattaching && !write_failed && !dead; };
+        out_cv.wait(lock, [&] {
+          return writer_stop || dead || (can_write() && (!out.empty() || ack_due));
+        });
+        if (dead || (writer_stop && (out.empty() || !can_write()))) break;
+        if (!out.empty()) {
+          o = std::move(out.front());
+          out.pop_front();
+        }
+        ack_due = false;
+        writer_busy = true;
+        to = stream.get();
       }
-      const bool ok = stream->Write(*o.msg);
-      {
-        std::lock_guard<std::mutex> lock(out_mu);
-        out_bytes -= o.bytes;
-        out_cv.notify_all();
+      v1::ClientMessage ack_only;
+      v1::ClientMessage* msg = o.msg ? o.msg : &ack_only;
+      const uint64_t ack = received_seq.load();
+      msg->set_ack(ack);
+      const bool ok = to->Write(*msg);
+      if (ok) ack_sent = ack;
+      std::lock_guard<std::mutex> lock(out_mu);
+      writer_busy = false;
+      if (!ok) write_failed = true;  // the reader sees the stream end and re-attaches
+      if (o.msg) {
+        if (o.seq > acked_seq) {
+          unacked.push_back(std::move(o));
+        } else {
+          out_bytes -= o.bytes;  // acknowledged while it was being written
+        }
       }
-      if (!ok) {
-        std::lock_guard<std::mutex> lock(reply_mu);
-        if (!stream_broken) stream_broken = "the daemon closed the stream";
-        reply_cv.notify_all();
-      }
+      out_cv.notify_all();
     }
-    stream->WritesDone();
+    std::lock_guard<std::mutex> lock(out_mu);
+    if (!dead && !reattaching && !write_failed) stream->WritesDone();
   }
 
   void ReaderLoop() {
-    v1::ServerMessage m;
-    while (stream->Read(&m)) {
-      std::lock_guard<std::mutex> lock(reply_mu);
-      if (m.has_error()) {
-        errors.push_back(m.error());
-      } else if (m.has_callback()) {
-        const v1::Callback& c = m.callback();
-        if (c.kind() == v1::Callback::RELEASE) {
-          released_handles.insert(released_handles.end(), c.handles().begin(), c.handles().end());
-        } else {
-          callbacks.push_back(c);
-          reply_cv.notify_all();
-        }
-      } else if (m.has_fetch()) {
-        const auto& f = m.fetch();
-        auto it = fetches.find(f.request_id());
-        if (it == fetches.end()) continue;
-        PendingFetch& p = it->second;
-        if (f.has_error()) {
-          p.error = f.error();
-        } else if (f.none()) {
-          p.none = true;
-        } else {
-          if (f.offset() == 0) {
-            p.requires_grad = f.requires_grad();
-            p.shm_name = f.shm_name();
-            p.total_bytes = f.total_bytes();
-            auto d = ParseDType(f.dtype());
-            p.result.dtype = d.value_or(DType::kFloat32);
-            p.result.sizes.assign(f.sizes().begin(), f.sizes().end());
-            p.result.strides.assign(f.strides().begin(), f.strides().end());
-            p.result.storage_offset = f.storage_offset();
-            if (!p.meta_only && f.shm_name().empty()) {
-              p.result.nbytes = f.total_bytes();
-              p.result.data = std::shared_ptr<char>(new char[std::max<size_t>(p.result.nbytes, 1)],
-                                                    std::default_delete<char[]>());
-            }
-          }
-          if (!p.meta_only && p.result.data && f.offset() + f.data().size() <= p.result.nbytes) {
-            std::memcpy(const_cast<char*>(p.result.data.get()) + f.offset(), f.data().data(),
-                        f.data().size());
-          }
-        }
-        if (f.last()) {
-          p.done = true;
-          reply_cv.notify_all();
-        }
-      } else if (m.has_released()) {
-        half_busy[m.released().region_offset() == 0 ? 0 : 1] = false;
-        reply_cv.notify_all();
-      } else if (m.has_synced()) {
-        syncs[m.synced().request_id()] = true;
-        reply_cv.notify_all();
+    for (;;) {
+      v1::ServerMessage m;
+      while (stream->Read(&m)) HandleReply(m);
+      grpc::Status st = stream->Finish();
+      bool stopping;
+      {
+        std::lock_guard<std::mutex> lock(out_mu);
+        stopping = writer_stop;
+      }
+      if (!stopping && IsTransient(st) && Reattach(st)) continue;
+      std::string why =
+          st.ok() ? std::string("the session's stream ended")
+                  : "the daemon ended the stream: " + st.error_message() + " (gRPC code " +
+                        std::to_string(st.error_code()) + ")";
+      if (!stopping && IsTransient(st)) {
+        why = "lost the connection to session " + session_id + " at " + address +
+              " and could not re-attach within the daemon's grace period of " +
+              std::to_string(grace_seconds) + " s (" + st.error_message() + ")";
+      }
+      GiveUp(why, /*keep_first_reason=*/true);
+      return;
+    }
+  }
+
+  void HandleReply(const v1::ServerMessage& m) {
+    if (m.seq() != 0) {
+      if (m.seq() <= received_seq.load()) return;  // already handled before a re-attach
+      received_seq = m.seq();
+      bytes_since_ack += m.has_fetch() ? m.fetch().data().size() : 0;
+    }
+    if (m.ack() != 0 || received_seq - ack_sent >= kAckEveryReplies ||
+        bytes_since_ack >= kAckEveryBytes) {
+      std::lock_guard<std::mutex> lock(out_mu);
+      if (m.ack() != 0) DropAcked(m.ack());
+      if (received_seq - ack_sent >= kAckEveryReplies || bytes_since_ack >= kAckEveryBytes) {
+        // Replies the daemon keeps for us free up only when we ack them.
+        ack_due = true;
+        bytes_since_ack = 0;
+        out_cv.notify_all();
       }
     }
-    grpc::Status st = stream->Finish();
     std::lock_guard<std::mutex> lock(reply_mu);
-    if (!stream_broken) {
-      stream_broken = st.ok() ? std::string("the session's stream ended")
-                              : "the daemon ended the stream: " + st.error_message() +
-                                    " (gRPC code " + std::to_string(st.error_code()) + ")";
+    if (m.has_error()) {
+      errors.push_back(m.error());
+    } else if (m.has_callback()) {
+      const v1::Callback& c = m.callback();
+      if (c.kind() == v1::Callback::RELEASE) {
+        released_handles.insert(released_handles.end(), c.handles().begin(), c.handles().end());
+      } else {
+        callbacks.push_back(c);
+        reply_cv.notify_all();
+      }
+    } else if (m.has_fetch()) {
+      const auto& f = m.fetch();
+      auto it = fetches.find(f.request_id());
+      if (it == fetches.end() || it->second.done) return;
+      PendingFetch& p = it->second;
+      if (f.has_error()) {
+        p.error = f.error();
+      } else if (f.none()) {
+        p.none = true;
+      } else {
+        if (f.offset() == 0) {
+          p.requires_grad = f.requires_grad();
+          p.shm_name = f.shm_name();
+          p.total_bytes = f.total_bytes();
+          auto d = ParseDType(f.dtype());
+          p.result.dtype = d.value_or(DType::kFloat32);
+          p.result.sizes.assign(f.sizes().begin(), f.sizes().end());
+          p.result.strides.assign(f.strides().begin(), f.strides().end());
+          p.result.storage_offset = f.storage_offset();
+          if (!p.meta_only && f.shm_name().empty()) {
+            p.result.nbytes = f.total_bytes();
+            p.result.data = std::shared_ptr<char>(new char[std::max<size_t>(p.result.nbytes, 1)],
+                                                  std::default_delete<char[]>());
+          }
+        }
+        if (!p.meta_only && p.result.data && f.offset() + f.data().size() <= p.result.nbytes) {
+          std::memcpy(const_cast<char*>(p.result.data.get()) + f.offset(), f.data().data(),
+                      f.data().size());
+        }
+      }
+      if (f.last()) {
+        p.done = true;
+        reply_cv.notify_all();
+      }
+    } else if (m.has_released()) {
+      half_busy[m.released().region_offset() == 0 ? 0 : 1] = false;
+      reply_cv.notify_all();
+    } else if (m.has_synced()) {
+      syncs[m.synced().request_id()] = true;
+      reply_cv.notify_all();
     }
+  }
+
+  // Opens a stream to the session, telling the daemon the last reply seen.
+  // Returns the last seq the daemon accepted, or the status it ended with.
+  using StreamPtr =
+      std::unique_ptr<grpc::ClientReaderWriter<v1::ClientMessage, v1::ServerMessage>>;
+  std::optional<uint64_t> OpenStream(std::unique_ptr<grpc::ClientContext>& ctx, StreamPtr& st,
+                                     grpc::Status* failure) {
+    ctx = std::make_unique<grpc::ClientContext>();
+    ctx->AddMetadata("tensord-session", session_id);
+    ctx->AddMetadata("tensord-ack", std::to_string(received_seq.load()));
+    Authorize(*ctx);
+    st = stub->Stream(ctx.get());
+    st->WaitForInitialMetadata();
+    const auto& md = ctx->GetServerInitialMetadata();
+    auto it = md.find("tensord-accepted");
+    if (it != md.end()) {
+      return std::strtoull(std::string(it->second.data(), it->second.size()).c_str(), nullptr, 10);
+    }
+    *failure = st->Finish();
+    return std::nullopt;
+  }
+
+  // After a transient stream failure: opens a new stream to the session,
+  // retrying with backoff for the daemon's grace period, and queues again
+  // what the daemon has not accepted. False: the session is gone for good
+  // (the reason is recorded).
+  bool Reattach(grpc::Status st) {
+    {
+      std::unique_lock<std::mutex> lock(out_mu);
+      reattaching = true;
+      stream_ctx->TryCancel();  // a Write in progress returns
+      out_cv.wait(lock, [&] { return !writer_busy; });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(grace_seconds);
+    auto backoff = std::chrono::milliseconds(20);
+    for (;;) {
+      std::unique_ptr<grpc::ClientContext> ctx;
+      StreamPtr next;
+      grpc::Status failure;
+      std::optional<uint64_t> accepted = OpenStream(ctx, next, &failure);
+      std::unique_lock<std::mutex> lock(out_mu);
+      if (accepted && writer_stop) {
+        // Closing: the writer is gone and the session is about to be
+        // closed, so nothing more needs to reach it.
+        ctx->TryCancel();
+        return false;
+      }
+      if (accepted) {
+        DropAcked(*accepted);
+        // The unacknowledged messages go first: their seqs are the lowest.
+        while (!unacked.empty()) {
+          out.push_front(std::move(unacked.back()));
+          unacked.pop_back();
+        }
+        auto old_stream = std::move(stream);
+        auto old_ctx = std::move(stream_ctx);
+        stream_ctx = std::move(ctx);
+        stream = std::move(next);
+        old_stream.reset();
+        old_ctx.reset();
+        reattaching = false;
+        write_failed = false;
+        ++reattaches;
+        out_cv.notify_all();
+        return true;
+      }
+      if (failure.error_code() == grpc::StatusCode::NOT_FOUND) {
+        lock.unlock();
+        GiveUp("session " + session_id + " no longer exists on the daemon at " + address +
+                   " (it expired after the grace period of " + std::to_string(grace_seconds) +
+                   " s, was closed, or the daemon restarted): its tensors are gone. " +
+                   "[lost the connection: " + st.error_message() + "]",
+               false);
+        return false;
+      }
+      if (!IsTransient(failure)) {
+        lock.unlock();
+        GiveUp("re-attaching to session " + session_id + " failed: " + failure.error_message() +
+                   " (gRPC code " + std::to_string(failure.error_code()) + ")",
+               false);
+        return false;
+      }
+      if (writer_stop || std::chrono::steady_clock::now() + backoff >= deadline) {
+        lock.unlock();
+        return false;  // the caller words the failure
+      }
+      out_cv.wait_for(lock, backoff, [&] { return writer_stop; });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+    }
+  }
+
+  // The stream is gone for good: wake every waiter with `why`.
+  void GiveUp(const std::string& why, bool keep_first_reason) {
+    {
+      std::lock_guard<std::mutex> lock(out_mu);
+      dead = true;
+      out.clear();
+      unacked.clear();
+      out_bytes = 0;
+      out_cv.notify_all();
+    }
+    std::lock_guard<std::mutex> lock(reply_mu);
+    if (!stream_broken || !keep_first_reason) stream_broken = why;
     reply_cv.notify_all();
   }
 
@@ -412,6 +611,11 @@ std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOpt
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
+  // After a dropped connection, reconnect within ~0.1-2 s rather than
+  // gRPC's default backoff (1 s growing to 120 s): re-attaching waits on it.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   if (!options.tls.server_name.empty()) args.SetSslTargetNameOverride(options.tls.server_name);
   s.channel = grpc::CreateCustomChannel(address, credentials, args);
   s.stub = v1::Runtime::NewStub(s.channel);
@@ -520,12 +724,16 @@ std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOpt
       throw RemoteError(st.error_message(), "open_session", "", "RuntimeError", st.error_code());
     }
     s.session_id = resp.session_id();
+    s.grace_seconds = resp.grace_seconds();
     s.info.shared_memory = s.region != nullptr;
   }
-  s.stream_ctx = std::make_unique<grpc::ClientContext>();
-  s.stream_ctx->AddMetadata("tensord-session", s.session_id);
-  s.Authorize(*s.stream_ctx);
-  s.stream = s.stub->Stream(s.stream_ctx.get());
+  s.address = address;
+  grpc::Status failure;
+  if (!s.OpenStream(s.stream_ctx, s.stream, &failure)) {
+    throw RemoteError(
+        "[connect] the daemon refused the session's stream: " + failure.error_message(),
+        "connect", "", "RuntimeError", failure.error_code());
+  }
   s.writer = std::thread([&s] { s.WriterLoop(); });
   s.reader = std::thread([&s] { s.ReaderLoop(); });
   return core;
@@ -567,6 +775,7 @@ const DaemonInfo& Core::info() const { return impl_->info; }
 const std::string& Core::session_id() const { return impl_->session_id; }
 uint64_t Core::ops_recorded() const { return impl_->ops_recorded; }
 uint64_t Core::batches_sent() const { return impl_->batches_sent; }
+uint64_t Core::reattaches() const { return impl_->reattaches.load(); }
 uint64_t Core::grad_epoch() const { return impl_->grad_epoch; }
 std::vector<uint64_t> Core::op_counts() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
@@ -769,7 +978,7 @@ TensorPtr Core::FromBytes(const void* data, size_t nbytes, DType dtype, const Sh
       }
       const size_t n = std::min(half, nbytes - off);
       CopyBytes(s.region + which * half, static_cast<const char*>(data) + off, n);
-      Outgoing o = UploadChunkMessage(id, off, dtype, sizes);
+      Outgoing o = UploadChunkMessage(++s.seq, id, off, dtype, sizes);
       v1::UploadChunk* c = o.msg->mutable_upload();
       c->set_region_offset(which * half);
       c->set_region_bytes(n);
@@ -782,7 +991,7 @@ TensorPtr Core::FromBytes(const void* data, size_t nbytes, DType dtype, const Sh
   const size_t chunk = s.info.max_chunk_bytes ? s.info.max_chunk_bytes : (1u << 20);
   for (size_t off = 0; off < nbytes || off == 0; off += chunk) {
     const size_t n = std::min(chunk, nbytes - off);
-    Outgoing o = UploadChunkMessage(id, off, dtype, sizes);
+    Outgoing o = UploadChunkMessage(++s.seq, id, off, dtype, sizes);
     v1::UploadChunk* c = o.msg->mutable_upload();
     c->set_data(static_cast<const char*>(data) + off, n);
     c->set_last(off + n >= nbytes);

@@ -46,8 +46,12 @@ void RetireCore() {
   auto counts = g.core->op_counts();
   if (g.op_counts_closed.size() < counts.size()) g.op_counts_closed.resize(counts.size());
   for (size_t i = 0; i < counts.size(); ++i) g.op_counts_closed[i] += counts[i];
-  g.core->Close();
-  g.core.reset();
+  std::shared_ptr<Core> core = std::move(g.core);
+  // Closing waits for the daemon to finish the session's queued work (and,
+  // with the connection down, for re-attach attempts): other Python threads
+  // go on meanwhile.
+  nb::gil_scoped_release unlocked;
+  core->Close();
 }
 
 std::shared_ptr<Core>& CurrentCore() {
@@ -676,12 +680,12 @@ NB_MODULE(_C, m) {
     nb::dict d;
     d["ops_recorded"] = g.core ? g.core->ops_recorded() : 0;
     d["batches_sent"] = g.core ? g.core->batches_sent() : 0;
+    d["reattaches"] = g.core ? g.core->reattaches() : 0;
     return d;
   });
   // Drop the connection before the interpreter tears down nanobind.
   nb::module_::import_("atexit").attr("register")(nb::cpp_function([] {
-    if (g.core) g.core->Close();
-    g.core.reset();
+    RetireCore();
     ClearLocations();
     for (auto& d : g.dtypes) d.reset();
     g.size_type.reset();

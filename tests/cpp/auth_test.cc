@@ -4,6 +4,9 @@
 // inside their session, and the C++ client connects with a token and TLS.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
 #include <openssl/sha.h>
 
 #include <cstdio>
@@ -92,22 +95,32 @@ class RawTenant {
   };
   Outcome Attach(const std::string& session, const std::string& authorization,
                  const v1::Batch& batch) {
+    // Seqs run on per session, across streams; the ack header says which
+    // replies this client already has, so they are not sent again.
     auto ctx = Context(authorization);
     ctx->AddMetadata("tensord-session", session);
+    ctx->AddMetadata("tensord-ack", std::to_string(acked_[session]));
     auto stream = stub_->Stream(ctx.get());
     ClientMessage m;
     *m.mutable_batch() = batch;
+    const uint64_t seq = sent_[session] + 1;
+    m.mutable_batch()->set_seq(seq);
     stream->Write(m);
     Outcome out;
     ServerMessage r;
+    auto keep = [&] {
+      out.replies.push_back(r);
+      acked_[session] = std::max(acked_[session], r.seq());
+    };
     bool fetched = batch.fetches_size() == 0;
     while (!fetched && stream->Read(&r)) {
-      out.replies.push_back(r);
+      keep();
       if (r.has_fetch() && r.fetch().last()) fetched = true;
     }
     stream->WritesDone();
-    while (stream->Read(&r)) out.replies.push_back(r);
+    while (stream->Read(&r)) keep();
     out.status = stream->Finish();
+    if (out.status.ok() || !out.replies.empty()) sent_[session] = seq;  // the daemon took it
     return out;
   }
 
@@ -116,6 +129,7 @@ class RawTenant {
  private:
   std::unique_ptr<v1::Runtime::Stub> stub_;
   std::string token_;
+  std::map<std::string, uint64_t> sent_, acked_;  // by session id
 };
 
 v1::Batch OnesThenFetch(uint64_t id) {

@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -45,8 +48,18 @@ Daemon::Daemon(const std::string& config_yaml, std::vector<std::string> extra_ar
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  struct stat st {};
-  while (stat(sock.c_str(), &st) != 0) {
+  // The socket file appears at bind(), a moment before listen(): wait until
+  // a connection is accepted, or a test's first call may be refused.
+  const auto accepting = [&sock] {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, sock.c_str(), sizeof(addr.sun_path) - 1);
+    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    return ok;
+  };
+  while (!accepting()) {
     if (!alive()) throw std::runtime_error("tensord exited at start:\n" + log());
     if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("tensord did not start");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -6,6 +6,12 @@
 //
 // Thread-safe: calls may come from several threads; records keep the order
 // in which the calls took the core's lock.
+//
+// Survives a dropped connection: when the session's stream breaks
+// (UNAVAILABLE), the core re-attaches to the session with backoff for the
+// daemon's grace period and resends what the daemon had not accepted, so
+// no op is lost or applied twice; callers waiting at a sync point just wait
+// longer. After the grace period they get a RemoteError saying why.
 #ifndef TENSORD_CLIENT_CORE_H_
 #define TENSORD_CLIENT_CORE_H_
 
@@ -215,6 +221,8 @@ class Core : public std::enable_shared_from_this<Core> {
   // Stats for tests and benchmarks.
   uint64_t ops_recorded() const;
   uint64_t batches_sent() const;
+  // How often a broken stream was replaced by re-attaching to the session.
+  uint64_t reattaches() const;
   // How often each op (by schema index) was recorded by this core.
   std::vector<uint64_t> op_counts() const;
 
