@@ -17,6 +17,7 @@
 #include "kernels/core/error.h"
 #include "kernels/core/shared_memory.h"
 #include "kernels/meta/infer.h"
+#include "kernels/meta/view_rebase.h"
 #include "tensord/v1/runtime.grpc.pb.h"
 
 namespace tensord::client {
@@ -1095,26 +1096,9 @@ TensorImpl::TensorImpl(std::shared_ptr<Core> core, uint64_t id, TensorMeta meta)
 
 void TensorImpl::CheckViewRebase(bool indirect, const std::string& op) const {
   if (view_creation == ViewCreation::kDefault) return;
-  const char* modified = indirect ? "its base or another view of its base has been" : "is being";
-  std::string msg;
-  if (grad_fn) {
-    msg = "Output " + std::to_string(output_nr) + " of " + grad_fn->grad_name +
-          " is a view and " + modified + " modified inplace.";
-  } else {
-    msg = std::string("A view was created in no_grad mode and ") + modified +
-          " modified inplace with grad mode enabled.";
-  }
-  if (view_creation == ViewCreation::kMultiOutput) {
-    msg += " This view is the output of a function that returns multiple views. Such functions do "
-           "not allow the output views to be modified inplace. You should replace the inplace "
-           "operation by an out-of-place one.";
-  } else {
-    msg += " Given that this use case is ambiguous and error-prone, it is forbidden. You can "
-           "clarify your code by moving both the view and the inplace either both inside the "
-           "no_grad block (if you don't want the inplace to be tracked) or both outside (if you "
-           "want the inplace to be tracked).";
-  }
-  Fail(ErrorKind::kRuntime, op.empty() ? "" : "[" + op + "] ", msg);
+  Fail(ErrorKind::kRuntime, op.empty() ? "" : "[" + op + "] ",
+       ViewRebaseError(grad_fn ? grad_fn->grad_name : std::string(), output_nr,
+                       view_creation == ViewCreation::kMultiOutput, indirect));
 }
 
 void TensorImpl::RefreshViewGradFn() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/core/error.h"
+#include "kernels/meta/view_rebase.h"
 #include "scheduler/autograd/exec.h"
 #include "scheduler/autograd/formula_api.h"
 
@@ -46,26 +47,9 @@ void CheckViewRebase(const Tensor& t, bool indirect, const std::string& op) {
   const AutogradMeta& m = *t.autograd;
   const ViewCreation creation = m.view->creation;
   if (creation == ViewCreation::kDefault) return;
-  const char* modified = indirect ? "its base or another view of its base has been" : "is being";
-  std::string msg;
-  if (m.grad_fn) {
-    msg = "Output " + std::to_string(m.output_nr) + " of " + m.grad_fn->name() +
-          " is a view and " + modified + " modified inplace.";
-  } else {
-    msg = std::string("A view was created in no_grad mode and ") + modified +
-          " modified inplace with grad mode enabled.";
-  }
-  if (creation == ViewCreation::kMultiOutput) {
-    msg += " This view is the output of a function that returns multiple views. Such functions do "
-           "not allow the output views to be modified inplace. You should replace the inplace "
-           "operation by an out-of-place one.";
-  } else {
-    msg += " Given that this use case is ambiguous and error-prone, it is forbidden. You can "
-           "clarify your code by moving both the view and the inplace either both inside the "
-           "no_grad block (if you don't want the inplace to be tracked) or both outside (if you "
-           "want the inplace to be tracked).";
-  }
-  Fail(ErrorKind::kRuntime, OpPrefix(op), msg);
+  Fail(ErrorKind::kRuntime, OpPrefix(op),
+       ViewRebaseError(m.grad_fn ? m.grad_fn->name() : std::string(), m.output_nr,
+                       creation == ViewCreation::kMultiOutput, indirect));
 }
 
 void RefreshViewGradFn(const Tensor& t) {

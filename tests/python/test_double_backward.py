@@ -12,25 +12,14 @@ import pytest
 
 import tensord as td
 import tensord.nn.functional as F
-from helpers import assert_close, copy_params
+from helpers import Float64Draw, assert_close, copy_params
 from tensord.autograd import gradcheck, gradgradcheck
 
 
-class Draw:
-    """float64 leaves drawn from a generator seeded by the case's name."""
+class Draw(Float64Draw):
+    """float64 leaves for one case (helpers.Float64Draw) and the nn cases' own draws."""
 
-    def __init__(self, name: str) -> None:
-        self.rng = np.random.default_rng(zlib.crc32(name.encode()))
-
-    def leaf(self, arr):
-        return td.tensor(np.asarray(arr, dtype=np.float64), dtype=td.float64, requires_grad=True)
-
-    def any(self, *shape, lo=-1.5, hi=1.5):
-        return self.leaf(self.rng.uniform(lo, hi, shape))
-
-    def away_from_zero(self, *shape):
-        """|x| in [0.3, 1.5] with a random sign: away from kinks at 0."""
-        return self.leaf(self.rng.uniform(0.3, 1.5, shape) * self.rng.choice([-1.0, 1.0], shape))
+    away_from_zero = Float64Draw.nonzero
 
     def distinct(self, *shape):
         """A permutation of spread-out values: max pooling has no near-ties."""

@@ -3,13 +3,12 @@
 derivatives matter), plus tie-breaking and special points against torch 1.13."""
 from __future__ import annotations
 
-import zlib
 
 import numpy as np
 import pytest
 
 import tensord as td
-from helpers import assert_meta_matches, to_numpy
+from helpers import Float64Draw, assert_meta_matches, to_numpy
 from tensord.autograd import GradcheckError, gradcheck, gradgradcheck
 
 
@@ -18,25 +17,11 @@ def C(name, *args, **kwargs):
     return td._C.call(name, args, kwargs or None)
 
 
-class Sample:
+class Sample(Float64Draw):
     """fn(*inputs) with float64 leaf inputs drawn for one op."""
-
-    def __init__(self, name: str) -> None:
-        self.rng = np.random.default_rng(zlib.crc32(name.encode()))
-
-    def leaf(self, arr):
-        return td.tensor(np.asarray(arr, dtype=np.float64), dtype=td.float64, requires_grad=True)
-
-    def any(self, *shape, lo=-1.5, hi=1.5):
-        return self.leaf(self.rng.uniform(lo, hi, shape))
 
     def pos(self, *shape):
         return self.any(*shape, lo=0.5, hi=2.0)
-
-    def nonzero(self, *shape):
-        """|x| in [0.3, 1.5], random sign: away from kinks at 0."""
-        mag = self.rng.uniform(0.3, 1.5, shape)
-        return self.leaf(mag * self.rng.choice([-1.0, 1.0], shape))
 
     def frac(self, *shape):
         """Away from integers (floor/round/... are flat there)."""
