@@ -10,6 +10,7 @@
 
 #include "kernels/core/shared_memory.h"
 #include "kernels/schema/op_schema.h"
+#include "server/log.h"
 
 namespace tensord {
 namespace {
@@ -206,6 +207,7 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
       region = std::make_shared<SharedRegion>(p, req->shm_region_bytes());
     } else {
       if (p) UnmapSharedMemory(p, req->shm_region_bytes());
+      ScopedLogFields fields(SessionLogFields(id, auth.tenant->name));
       spdlog::debug("no shared memory for this session: {}", err.empty() ? "token mismatch" : err);
     }
   }
@@ -235,8 +237,11 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
   }
   resp->set_session_id(id);
   resp->set_shared_memory(region != nullptr);
-  spdlog::info("session {} opened by {} of tenant {} ({})", id.substr(0, 8), req->client_name(),
-               auth.tenant->name, ctx->peer());
+  {
+    ScopedLogFields fields(SessionLogFields(id, auth.tenant->name));
+    spdlog::info("session opened by {} of tenant {} ({})", req->client_name(), auth.tenant->name,
+                 ctx->peer());
+  }
   return Done(ctx, grpc::Status::OK);
 }
 
@@ -256,7 +261,8 @@ grpc::ServerUnaryReactor* RuntimeService::CloseSession(grpc::CallbackServerConte
     gone = std::move(it->second);
     sessions_.erase(it);
   }
-  spdlog::info("session {} closed", req->session_id().substr(0, 8));
+  ScopedLogFields fields(SessionLogFields(req->session_id(), auth.tenant->name));
+  spdlog::info("session closed");
   return Done(ctx, grpc::Status::OK);
 }
 
@@ -312,8 +318,8 @@ void RuntimeService::ReapIdleSessions() {
       const auto& s = it->second;
       if (!s->attached() && s->pending() == 0 &&
           now - s->last_detached() > std::chrono::seconds(config_.session_grace_seconds)) {
-        spdlog::info("session {} expired after {} s without a stream", it->first.substr(0, 8),
-                     config_.session_grace_seconds);
+        ScopedLogFields fields(SessionLogFields(it->first, s->tenant().name));
+        spdlog::info("session expired after {} s without a stream", config_.session_grace_seconds);
         expired.push_back(std::move(it->second));
         it = sessions_.erase(it);
       } else {
