@@ -34,9 +34,10 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     if (root.IsNull()) return "";
     if (!root.IsMap()) return "config " + path + ": expected a mapping of settings";
     if (std::string k = UnknownKey(root, {"listen", "metrics_listen", "threads", "log_level",
-                                          "session_grace_seconds", "drain_timeout_seconds",
-                                          "cuda_library", "shared_memory", "device_slots",
-                                          "limits", "tenants_file", "insecure", "tls"});
+                                          "log_format", "slow_op_ms", "session_grace_seconds",
+                                          "drain_timeout_seconds", "cuda_library", "shared_memory",
+                                          "device_slots", "limits", "tenants_file", "insecure",
+                                          "tls"});
         !k.empty()) {
       return "config " + path + ": unknown setting '" + k + "'";
     }
@@ -79,6 +80,8 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     }
     Read(root, "threads", config.threads);
     Read(root, "log_level", config.log_level);
+    Read(root, "log_format", config.log_format);
+    Read(root, "slow_op_ms", config.slow_op_ms);
     Read(root, "session_grace_seconds", config.session_grace_seconds);
     Read(root, "drain_timeout_seconds", config.drain_timeout_seconds);
     Read(root, "cuda_library", config.cuda_library);
@@ -105,6 +108,7 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
   if (config.device_slots < 1 || config.device_slots > 1024) {
     return "config " + path + ": device_slots must be between 1 and 1024";
   }
+  if (config.slow_op_ms < 0) return "config " + path + ": slow_op_ms must be 0 (off) or more";
   if (config.limits.max_chunk_bytes + (64u << 10) > config.limits.max_message_bytes) {
     return "config " + path + ": limits.max_chunk_bytes must be at least 64 KiB below "
            "limits.max_message_bytes";
@@ -127,6 +131,7 @@ std::string ApplyEnvironment(Config& config) {
     config.threads = static_cast<int>(n);
   }
   if (const char* v = std::getenv("TENSORD_LOG_LEVEL"); v && *v) config.log_level = v;
+  if (const char* v = std::getenv("TENSORD_LOG_FORMAT"); v && *v) config.log_format = v;
   if (const char* v = std::getenv("TENSORD_CUDA_LIBRARY"); v && *v) config.cuda_library = v;
   if (const char* v = std::getenv("TENSORD_TENANTS"); v && *v) config.tenants_file = v;
   // Set but empty means "no metrics", so this one is read even when empty.

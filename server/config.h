@@ -31,6 +31,8 @@ struct Config {
   std::string metrics_listen = "127.0.0.1:9400";
   int threads = 0;                 // compute threads; 0: OMP_NUM_THREADS or cores
   std::string log_level = "info";
+  std::string log_format = "text";  // text, or json: one JSON object per line
+  int slow_op_ms = 1000;           // log ops whose kernel runs longer; 0: never
   int session_grace_seconds = 300; // a session with no stream is kept this long
   int drain_timeout_seconds = 30;  // SIGTERM waits this long for queued work
   std::string cuda_library;        // empty: libtensord_cuda.so beside the binary
@@ -45,7 +47,7 @@ struct Config {
 // Reads a YAML file into `config`; returns an error message or "".
 std::string LoadConfigFile(const std::string& path, Config& config);
 // Applies TENSORD_LISTEN (comma-separated), TENSORD_THREADS,
-// TENSORD_LOG_LEVEL, TENSORD_CUDA_LIBRARY, TENSORD_TENANTS,
+// TENSORD_LOG_LEVEL, TENSORD_LOG_FORMAT, TENSORD_CUDA_LIBRARY, TENSORD_TENANTS,
 // TENSORD_METRICS_LISTEN (set but empty: no metrics).
 std::string ApplyEnvironment(Config& config);
 

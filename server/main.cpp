@@ -21,6 +21,8 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/cuda_loader.h"
+#include "server/health.h"
+#include "server/log.h"
 #include "server/metrics.h"
 #include "server/runtime_service.h"
 #include "server/tenants.h"
@@ -32,8 +34,14 @@ volatile std::sig_atomic_t g_stop_signal = 0;
 
 void OnSignal(int sig) { g_stop_signal = sig; }
 
-int DefaultThreads() {
-  if (const char* v = std::getenv("OMP_NUM_THREADS"); v && std::atoi(v) > 0) return std::atoi(v);
+// The compute thread count for `threads: 0`, and where it came from (for
+// the ready line, so an operator sees whether OMP_NUM_THREADS took effect).
+int DefaultThreads(const char** source) {
+  if (const char* v = std::getenv("OMP_NUM_THREADS"); v && std::atoi(v) > 0) {
+    *source = "OMP_NUM_THREADS";
+    return std::atoi(v);
+  }
+  *source = "cores";
   unsigned n = std::thread::hardware_concurrency();
   return n ? static_cast<int>(n) : 1;
 }
@@ -62,7 +70,7 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::vector<std::string> listen;
   int threads = -1;
-  std::string log_level;
+  std::string log_level, log_format;
   std::string metrics_listen;
   app.add_option("--config", config_path, "YAML config file (env TENSORD_CONFIG)");
   app.add_option("--listen", listen,
@@ -70,6 +78,8 @@ int main(int argc, char** argv) {
                  "(default 127.0.0.1:7070; env TENSORD_LISTEN, comma-separated)");
   app.add_option("--threads", threads, "compute threads (default: OMP_NUM_THREADS, else cores; env TENSORD_THREADS)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error (env TENSORD_LOG_LEVEL)");
+  app.add_option("--log-format", log_format,
+                 "text (default) or json: one JSON object per line (env TENSORD_LOG_FORMAT)");
   std::string tenants_file, tls_cert, tls_key, tls_client_ca;
   bool insecure = false;
   app.add_option("--tenants", tenants_file,
@@ -110,6 +120,7 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen = listen;
   if (threads >= 0) config.threads = threads;
   if (!log_level.empty()) config.log_level = log_level;
+  if (!log_format.empty()) config.log_format = log_format;
   if (!tenants_file.empty()) config.tenants_file = tenants_file;
   if (!tls_cert.empty()) config.tls.cert = tls_cert;
   if (!tls_key.empty()) config.tls.key = tls_key;
@@ -148,9 +159,14 @@ int main(int argc, char** argv) {
                  config.log_level.c_str());
     return 2;
   }
-  spdlog::set_level(level);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ tensord: %v");
-  SetComputeThreads(config.threads > 0 ? config.threads : DefaultThreads());
+  LogFormat format;
+  if (!ParseLogFormat(config.log_format, &format)) {
+    std::fprintf(stderr, "tensord: unknown log format '%s' (text, json)\n", config.log_format.c_str());
+    return 2;
+  }
+  ConfigureLogging(format, level);
+  const char* threads_source = "threads setting";
+  SetComputeThreads(config.threads > 0 ? config.threads : DefaultThreads(&threads_source));
   // oneDNN runs its GEMMs on OpenMP: give it the same thread count, so the
   // daemon's compute stays within its configured threads.
   omp_set_num_threads(ComputeThreads());
@@ -237,12 +253,11 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot listen on the configured addresses (in use, or not permitted)");
     return 1;
   }
-  // Health: "" (the daemon) and the Runtime service; NOT_SERVING while draining.
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus("tensord.v1.Runtime", true);
+  HealthStatus health(server->GetHealthCheckService());
+  health.SetReady();
   for (const auto& addr : config.listen) spdlog::info("listening on {}", addr);
-  spdlog::info("tensord {} ready: {} compute threads, op schema {}", TENSORD_VERSION_STRING,
-               ComputeThreads(), OpSchemaVersion());
+  spdlog::info("tensord {} ready: {} compute threads (from {}), op schema {}",
+               TENSORD_VERSION_STRING, ComputeThreads(), threads_source, OpSchemaVersion());
 
   int ticks = 0;
   while (!g_stop_signal) {
@@ -254,7 +269,7 @@ int main(int argc, char** argv) {
   }
   spdlog::info("signal {}: draining {} session(s)", static_cast<int>(g_stop_signal),
                service.session_count());
-  health->SetServingStatus(false);
+  health.SetDraining();
   service.Drain(config.drain_timeout_seconds);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   spdlog::info("stopped");

@@ -13,6 +13,7 @@
 
 #include "kernels/core/shared_memory.h"
 #include "kernels/schema/op_schema.h"
+#include "server/log.h"
 
 namespace tensord {
 namespace {
@@ -238,6 +239,7 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
       region = std::make_shared<SharedRegion>(p, req->shm_region_bytes());
     } else {
       if (p) UnmapSharedMemory(p, req->shm_region_bytes());
+      ScopedLogFields fields(SessionLogFields(id, auth.tenant->name));
       spdlog::debug("no shared memory for this session: {}", err.empty() ? "token mismatch" : err);
     }
   }
@@ -270,8 +272,11 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
   resp->set_session_id(id);
   resp->set_shared_memory(region != nullptr);
   resp->set_grace_seconds(static_cast<uint32_t>(std::max(config_.session_grace_seconds, 0)));
-  spdlog::info("session {} opened by {} of tenant {} ({})", id.substr(0, 8), req->client_name(),
-               auth.tenant->name, ctx->peer());
+  {
+    ScopedLogFields fields(SessionLogFields(id, auth.tenant->name));
+    spdlog::info("session opened by {} of tenant {} ({})", req->client_name(), auth.tenant->name,
+                 ctx->peer());
+  }
   return Done(ctx, grpc::Status::OK);
 }
 
@@ -294,7 +299,8 @@ grpc::ServerUnaryReactor* RuntimeService::CloseSession(grpc::CallbackServerConte
   // Ends its stream, if one is still attached, so the session (and its
   // tensors) go now, not when that stream ends.
   gone->Close();
-  spdlog::info("session {} closed", req->session_id().substr(0, 8));
+  ScopedLogFields fields(SessionLogFields(req->session_id(), auth.tenant->name));
+  spdlog::info("session closed");
   return Done(ctx, grpc::Status::OK);
 }
 
@@ -373,8 +379,8 @@ void RuntimeService::ReapIdleSessions() {
         ++it;
         continue;
       }
-      spdlog::info("session {} expired after {} s without a stream", it->first.substr(0, 8),
-                   config_.session_grace_seconds);
+      ScopedLogFields fields(SessionLogFields(it->first, s->tenant().name));
+      spdlog::info("session expired after {} s without a stream", config_.session_grace_seconds);
       expired.push_back(std::move(it->second));
       it = sessions_.erase(it);
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "kernels/core/error.h"
 #include "kernels/core/shared_memory.h"
@@ -11,6 +12,7 @@
 #include "kernels/meta/infer.h"
 #include "scheduler/autograd/exec.h"
 #include "scheduler/autograd/variable.h"
+#include "server/log.h"
 #include "server/metrics.h"
 
 namespace tensord {
@@ -108,6 +110,15 @@ Session::Session(std::string id, std::string client_name, const Config& config,
   exec_.handles = handle_sink_;
   exec_.callback = [this](autograd::CallbackKind kind, uint64_t handle, std::vector<Tensor> grads) {
     return RunCallback(kind, handle, std::move(grads));
+  };
+  exec_.slow_kernel_ms = config_.slow_op_ms;
+  exec_.on_slow_kernel = [this](const OpSchema& op, const Device& device, double ms) {
+    // Names and times only: never argument values or tensor contents.
+    ScopedLogFields fields({{"op", op.name},
+                            {"device", device.str()},
+                            {"ms", fmt::format("{:.1f}", ms), /*number=*/true},
+                            {"location", current_location_ ? *current_location_ : ""}});
+    spdlog::warn("slow op (kernel over slow_op_ms {})", config_.slow_op_ms);
   };
 }
 
@@ -280,6 +291,7 @@ void Session::Send(v1::ServerMessage msg) {
 void Session::Run(const v1::ClientMessage& msg) {
   if (closing_) return;  // nobody will read the results
   autograd::ScopedExecContext scope(&exec_);
+  ScopedLogFields log_fields(SessionLogFields(id_, tenant_->name));
   if (msg.has_batch()) {
     const auto start = std::chrono::steady_clock::now();
     RunBatch(msg.batch());
@@ -427,6 +439,12 @@ void Session::Bind(uint64_t id, Slot slot) {
 }
 
 void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
+  // Restored on the way out: a callback runs records nested inside this one.
+  struct LocationScope {
+    const std::string*& slot;
+    const std::string* saved;
+    ~LocationScope() { slot = saved; }
+  } location_scope{current_location_, std::exchange(current_location_, &rec.location())};
   std::vector<const Tensor*> inputs;
   std::shared_ptr<const v1::OpError> inherited;
   try {
@@ -603,7 +621,7 @@ void Session::RunFetch(const v1::Fetch& fetch) {
       metrics::Fetched(total, metrics::Transport::kSharedMemory, SecondsSince(start));
       return;
     }
-    spdlog::warn("session {}: fetch through shared memory failed ({}); sending chunks", id_.substr(0, 8), err);
+    spdlog::warn("fetch through shared memory failed ({}); sending chunks", err);
   }
   const size_t chunk = config_.limits.max_chunk_bytes;
   for (size_t off = 0; off < total; off += chunk) {

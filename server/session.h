@@ -150,6 +150,7 @@ class Session {
   std::unordered_map<uint64_t, Upload> uploads_; // executor thread only
   std::atomic<size_t> live_tensors_{0};
   std::shared_ptr<SharedRegion> region_;
+  const std::string* current_location_ = nullptr;  // the running record's; executor thread only
   std::vector<std::string> fetch_segments_;  // shm objects sent, unlinked at close
 
   struct SentReply {

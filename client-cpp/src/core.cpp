@@ -688,9 +688,14 @@ std::shared_ptr<Core> Core::Connect(const std::string& address, const ConnectOpt
   s.info.daemon_version = hresp.daemon_version();
   s.info.op_schema_version = hresp.op_schema_version();
   s.info.max_chunk_bytes = hresp.max_chunk_bytes();
+  s.info.protocol_major = hresp.protocol_major();
+  s.info.protocol_minor = hresp.protocol_minor();
+  s.info.op_count = hresp.op_count();
+  s.info.dtypes.assign(hresp.dtypes().begin(), hresp.dtypes().end());
   for (const auto& d : hresp.devices()) {
     s.info.devices.push_back(d.kind() == "cpu" ? "cpu" : d.kind() + ":" + std::to_string(d.index()));
     s.info.device_names.push_back(d.name());
+    s.info.device_total_memory.push_back(d.total_memory());
   }
   {
     grpc::ClientContext ctx;

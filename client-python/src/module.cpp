@@ -661,6 +661,10 @@ NB_MODULE(_C, m) {
     d["op_schema_version"] = i.op_schema_version;
     d["devices"] = i.devices;
     d["device_names"] = i.device_names;
+    d["device_total_memory"] = i.device_total_memory;
+    d["dtypes"] = i.dtypes;
+    d["protocol"] = std::to_string(i.protocol_major) + "." + std::to_string(i.protocol_minor);
+    d["op_count"] = i.op_count;
     d["session_id"] = CurrentCore()->session_id();
     d["shared_memory"] = i.shared_memory;
     return d;

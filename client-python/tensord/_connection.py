@@ -3,7 +3,8 @@
 tensord.connect(address) picks one explicitly. Otherwise the first op
 connects to $TENSORD_ADDR, or, when that is unset, starts an embedded daemon
 on a private Unix socket (the binary shipped in the package, else `tensord`
-on PATH) and stops it when Python exits.
+on PATH) and stops it when Python exits. The embedded daemon's socket and log
+live in a private folder under tensord_home() while it runs.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import atexit
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from typing import Any
@@ -33,15 +35,43 @@ def _daemon_binary() -> str:
         "tensord binary to start a local one (looked in the package's bin/ and on PATH)")
 
 
+def tensord_home() -> str:
+    """The client's folder for files it writes: $TENSORD_HOME, else ~/.cache/tensord."""
+    return os.environ.get("TENSORD_HOME") or os.path.join(os.path.expanduser("~"), ".cache",
+                                                          "tensord")
+
+
+# A Unix socket's path must fit sun_path (108 bytes on Linux, with its NUL).
+_MAX_SOCKET_PATH = 107
+
+
+def _embedded_folder() -> str:
+    home = tensord_home()
+    try:
+        os.makedirs(home, mode=0o700, exist_ok=True)
+        folder = tempfile.mkdtemp(prefix=f"embedded-{os.getpid()}-", dir=home)
+    except OSError as e:
+        why = f"cannot write there ({e})"
+    else:
+        if len(os.path.join(folder, "daemon.sock")) <= _MAX_SOCKET_PATH:
+            return folder
+        os.rmdir(folder)
+        why = "the path is too long for a Unix socket"
+    print(f"tensord: the embedded daemon runs in the temporary folder, not in {home}: {why}",
+          file=sys.stderr)
+    return tempfile.mkdtemp(prefix="tensord-")
+
+
 def _start_embedded() -> str:
     global _embedded, _embedded_dir
-    _embedded_dir = tempfile.mkdtemp(prefix="tensord-")
+    _embedded_dir = _embedded_folder()
     sock = os.path.join(_embedded_dir, "daemon.sock")
     log = open(os.path.join(_embedded_dir, "daemon.log"), "wb")
+    # Quiet by default; TENSORD_LOG_LEVEL reaches the daemon through its environment.
+    level = [] if os.environ.get("TENSORD_LOG_LEVEL") else ["--log-level", "warn"]
     _embedded = subprocess.Popen(
         # A private daemon: no metrics endpoint on the machine's shared port.
-        [_daemon_binary(), "--listen", "unix:" + sock, "--log-level", "warn",
-         "--metrics-listen", ""],
+        [_daemon_binary(), "--listen", "unix:" + sock, *level, "--metrics-listen", ""],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 15
     while not os.path.exists(sock):

@@ -1,5 +1,7 @@
 #include "scheduler/autograd/exec.h"
 
+#include <chrono>
+
 #include "kernels/core/error.h"
 #include "kernels/device_backend.h"
 #include "scheduler/autograd/formula_api.h"
@@ -176,7 +178,15 @@ std::vector<Tensor> Execute(const OpSchema& op, const OpArgs& args,
     if (ec.fair_share != nullptr && ec.tenant && op.variant != "autograd") {
       turn = ec.fair_share->Acquire(*ec.tenant, device);
     }
+    // Ops that only run other ops are not timed: their inner ops are.
+    const bool timed = ec.slow_kernel_ms > 0 && ec.on_slow_kernel && op.variant != "autograd";
+    const auto start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     kernel(ctx);
+    if (timed) {
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      if (ms > ec.slow_kernel_ms) ec.on_slow_kernel(op, device, ms);
+    }
     turn.Release();
     if (in_place) {
       inputs[target]->storage->bump_version();

@@ -44,6 +44,10 @@ struct ExecContext {
   // Kernels take a turn on their device from here (null: no sharing).
   FairShare* fair_share = nullptr;
   std::shared_ptr<const FairShare::Tenant> tenant;
+  // Kernels that run longer than this are reported to on_slow_kernel (the
+  // slow-op log); 0: kernels are not timed.
+  double slow_kernel_ms = 0;
+  std::function<void(const OpSchema& op, const Device& device, double ms)> on_slow_kernel;
 };
 
 // The context of ops run on this thread; set by ScopedExecContext.

@@ -95,6 +95,10 @@ int Daemon::Terminate() {
   return -1;
 }
 
+void Daemon::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
 std::string Daemon::log() const {
   std::ifstream f(dir_ + "/daemon.log");
   std::stringstream ss;

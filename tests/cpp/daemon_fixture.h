@@ -18,6 +18,8 @@ class Daemon {
   bool alive();
   // Sends SIGTERM and returns the exit status (-1 if it had to be killed).
   int Terminate();
+  // Sends `sig` and returns at once (Terminate waits for the exit).
+  void Signal(int sig);
   std::string log() const;
 
  private:

@@ -52,8 +52,9 @@ def test_k8s_daemonset_parses_with_grpc_probes() -> None:
     docs = list(_yaml().safe_load_all((ROOT / "deploy" / "k8s" / "daemonset.yaml").read_text()))
     assert [d["kind"] for d in docs] == ["DaemonSet"]
     container = docs[0]["spec"]["template"]["spec"]["containers"][0]
-    assert container["livenessProbe"]["grpc"] == {"port": 7070}
-    assert container["readinessProbe"]["grpc"] == {"port": 7070}
+    # Liveness must hold during a drain, readiness must not (server/health.h).
+    assert container["livenessProbe"]["grpc"] == {"port": 7070, "service": "liveness"}
+    assert container["readinessProbe"]["grpc"] == {"port": 7070, "service": "readiness"}
     args = container["args"]
     assert args[args.index("--listen") + 1] == "0.0.0.0:7070"
 

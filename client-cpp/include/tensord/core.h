@@ -141,6 +141,10 @@ struct DaemonInfo {
   std::string op_schema_version;
   std::vector<std::string> devices;  // "cpu", "cuda:0", ...
   std::vector<std::string> device_names;
+  std::vector<uint64_t> device_total_memory;  // bytes, per device; 0: unknown
+  std::vector<std::string> dtypes;            // "float32", "int64", ...
+  uint32_t protocol_major = 0, protocol_minor = 0;
+  uint32_t op_count = 0;                      // ops in the daemon's schema
   uint64_t max_chunk_bytes = 0;
   bool shared_memory = false;  // large tensors move through /dev/shm
 };
