@@ -16,6 +16,7 @@
 #include "kernels/device_backend.h"
 #include "kernels/kernel.h"
 #include "scheduler/autograd/autograd_ops.h"
+#include "server/admin_service.h"
 #include "server/config.h"
 #include "server/cuda_loader.h"
 #include "server/runtime_service.h"
@@ -119,16 +120,28 @@ int main(int argc, char** argv) {
   }
 
   RuntimeService service(config, devices);
+  AdminService admin(&service, devices);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   for (const auto& addr : config.listen) {
     builder.AddListeningPort(addr, grpc::InsecureServerCredentials());
   }
   builder.RegisterService(&service);
+  builder.RegisterService(&admin);
   const int max_message = static_cast<int>(
       std::min<uint64_t>(config.limits.max_message_bytes, std::numeric_limits<int>::max()));
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
+  // Slow or vanished peers (docs/security.md, hostile input): a connection
+  // must finish its handshake in time, and the daemon pings idle ones so a
+  // peer that disappeared without closing its socket is noticed, its
+  // stream cancelled and its session left to the grace period.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             static_cast<int>(std::min<uint64_t>(config.limits.handshake_timeout_ms,
+                                                                 std::numeric_limits<int>::max())));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) {
     spdlog::critical("cannot listen on the configured addresses (in use, or not permitted)");

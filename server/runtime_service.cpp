@@ -1,5 +1,6 @@
 #include "server/runtime_service.h"
 
+#include <grpcpp/support/proto_buffer_reader.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -37,14 +38,17 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, grpc::Status st
 }
 
 // The Stream RPC of one session: reads client messages into the session's
-// executor, writes its replies one at a time from a queue.
-class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>,
+// executor, writes its replies one at a time from a queue. It takes raw
+// bytes and parses them itself, because gRPC reports a message it could not
+// decode exactly like a client that half-closed; here the client learns
+// that its message was undecodable (INVALID_ARGUMENT).
+class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                             public StreamSink {
  public:
   explicit StreamReactor(std::shared_ptr<Session> session)
       : session_(std::move(session)), in_(InboundMessage::New()) {
     session_->Attach(this);
-    StartRead(in_.msg);
+    StartRead(&in_bytes_);
   }
 
   void OnReadDone(bool ok) override {
@@ -52,19 +56,38 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
       session_->EnqueueEndOfStream(this);
       return;
     }
+    // Parsed into the arena message; protobuf bounds nesting depth (100)
+    // and checks proto3 strings are UTF-8.
+    grpc::ProtoBufferReader reader(&in_bytes_);
+    const bool parsed = in_.msg->ParseFromZeroCopyStream(&reader);
+    in_bytes_.Clear();
+    if (!parsed) {
+      spdlog::warn("session {}: undecodable message ({} bytes); stream ended",
+                   session_->id().substr(0, 8), reader.ByteCount());
+      EndWith(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                           "[stream] a message could not be decoded as tensord.v1.ClientMessage "
+                           "(corrupt bytes, or not a tensord client)"));
+      return;
+    }
     bool more = session_->Enqueue(std::move(in_));
     in_ = InboundMessage::New();
-    if (more) StartRead(in_.msg);
+    if (more) StartRead(&in_bytes_);
   }
 
-  void ResumeReading() override { StartRead(in_.msg); }
+  void ResumeReading() override { StartRead(&in_bytes_); }
 
   void Send(v1::ServerMessage msg) override {
+    grpc::ByteBuffer bytes;
+    bool own_buffer;
+    if (!grpc::SerializationTraits<v1::ServerMessage>::Serialize(msg, &bytes, &own_buffer).ok()) {
+      spdlog::error("session {}: a reply could not be serialized", session_->id().substr(0, 8));
+      return;
+    }
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [this] { return broken_ || unsent_bytes_ < kMaxUnsentReplyBytes; });
     if (broken_ || finishing_) return;
-    unsent_bytes_ += msg.ByteSizeLong();
-    out_.push_back(std::move(msg));
+    unsent_bytes_ += bytes.Length();
+    out_.push_back(std::move(bytes));
     if (!writing_) {
       writing_ = true;
       StartWrite(&out_.front());
@@ -75,12 +98,16 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
     std::lock_guard<std::mutex> lock(mu_);
     if (finishing_) return;
     finishing_ = true;
-    if (!writing_) Finish(grpc::Status::OK);
+    if (!writing_) Finish(final_status_);
+  }
+
+  void Abort(const std::string& reason) override {
+    EndWith(grpc::Status(grpc::StatusCode::ABORTED, reason));
   }
 
   void OnWriteDone(bool ok) override {
     std::lock_guard<std::mutex> lock(mu_);
-    unsent_bytes_ -= out_.front().ByteSizeLong();
+    unsent_bytes_ -= out_.front().Length();
     out_.pop_front();
     if (!ok) {
       broken_ = true;
@@ -90,7 +117,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
       StartWrite(&out_.front());
     } else {
       writing_ = false;
-      if (finishing_) Finish(grpc::Status::OK);
+      if (finishing_) Finish(final_status_);
     }
     cv_.notify_all();
   }
@@ -116,19 +143,31 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
   }
 
  private:
+  // Ends the stream now with `status`, dropping replies not yet written.
+  void EndWith(grpc::Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    broken_ = true;  // Send drops replies from now on
+    cv_.notify_all();
+    if (finishing_) return;
+    finishing_ = true;
+    final_status_ = std::move(status);
+    if (!writing_) Finish(final_status_);  // else OnWriteDone finishes
+  }
+
   std::shared_ptr<Session> session_;
-  InboundMessage in_;  // the message being read
+  grpc::ByteBuffer in_bytes_;  // the message being read
+  InboundMessage in_;          // where it is parsed
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<v1::ServerMessage> out_;
+  std::deque<grpc::ByteBuffer> out_;
   size_t unsent_bytes_ = 0;
+  grpc::Status final_status_ = grpc::Status::OK;  // what Finish reports
   bool writing_ = false;
   bool finishing_ = false;
   bool broken_ = false;
 };
 
-class RejectedStream final
-    : public grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage> {
+class RejectedStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit RejectedStream(grpc::Status status) { Finish(std::move(status)); }
   void OnDone() override { delete this; }
@@ -231,7 +270,7 @@ std::shared_ptr<Session> RuntimeService::FindSession(const std::string& id) cons
   return it == sessions_.end() ? nullptr : it->second;
 }
 
-grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* RuntimeService::Stream(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RuntimeService::Stream(
     grpc::CallbackServerContext* ctx) {
   auto md = ctx->client_metadata().find("tensord-session");
   if (md == ctx->client_metadata().end()) {
@@ -282,6 +321,53 @@ void RuntimeService::ReapIdleSessions() {
       }
     }
   }
+}
+
+std::vector<std::shared_ptr<Session>> RuntimeService::Sessions() const {
+  std::vector<std::shared_ptr<Session>> all;
+  std::lock_guard<std::mutex> lock(mu_);
+  all.reserve(sessions_.size());
+  for (const auto& [id, s] : sessions_) all.push_back(s);
+  return all;
+}
+
+grpc::Status RuntimeService::KillSession(const std::string& id_or_prefix,
+                                         const std::string& reason, std::string* killed_id) {
+  // At least the 8 digits ListSessions shows: a shorter prefix would let a
+  // typo end a session nobody meant.
+  constexpr size_t kMinPrefix = 8;
+  if (id_or_prefix.size() < kMinPrefix) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "[admin] session id '" + id_or_prefix + "' is too short: give the id or "
+                        "at least its first " + std::to_string(kMinPrefix) + " hex digits");
+  }
+  std::shared_ptr<Session> gone;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto match = sessions_.end();
+    int matches = 0;
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (it->first.compare(0, id_or_prefix.size(), id_or_prefix) == 0) {
+        match = it;
+        ++matches;
+      }
+    }
+    if (matches == 0) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "[admin] no session " + id_or_prefix + " (closed, expired, or never opened)");
+    }
+    if (matches > 1) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "[admin] " + std::to_string(matches) + " sessions start with " +
+                              id_or_prefix + "; give more digits");
+    }
+    gone = std::move(match->second);
+    sessions_.erase(match);
+  }
+  *killed_id = gone->id();
+  gone->Kill(reason);
+  spdlog::warn("session {} killed: {}", gone->id().substr(0, 8), reason);
+  return grpc::Status::OK;
 }
 
 size_t RuntimeService::session_count() const {

@@ -103,6 +103,12 @@ void Session::Detach(StreamSink* sink) {
   }
 }
 
+void Session::Kill(const std::string& reason) {
+  closing_ = true;
+  std::lock_guard<std::mutex> lock(sink_mu_);
+  if (sink_) sink_->Abort(reason);
+}
+
 bool Session::attached() const {
   std::lock_guard<std::mutex> lock(sink_mu_);
   return sink_ != nullptr;
@@ -126,6 +132,15 @@ void Session::Run(const v1::ClientMessage& msg) {
     RunBatch(msg.batch());
   } else if (msg.has_upload()) {
     RunUpload(msg.upload());
+  } else {
+    // Parsed, but carrying nothing this daemon knows: a corrupt message
+    // (fields of the wrong wire type parse as unknown fields) or a newer
+    // client. Silence would leave the client waiting for results.
+    OpError e(ErrorKind::kValue, "[stream] client message carries neither a batch nor an upload "
+              "(corrupt, or from a newer protocol version)");
+    v1::ServerMessage m;
+    *m.mutable_error() = *MakeError(e, nullptr, 0, 0);
+    Send(std::move(m));
   }
   SendReleasedHandles();
 }
@@ -217,7 +232,7 @@ void Session::RunBatch(const v1::Batch& batch) {
     auto err = MakeError(e, nullptr, batch.seq(), 0);
     // Poison every output so later uses fail rather than read garbage.
     for (const auto& rec : batch.ops()) {
-      for (uint64_t id : rec.outputs()) Bind(id, Slot{Tensor{}, err});
+      for (uint64_t id : rec.outputs()) PoisonOutput(id, err);
     }
     v1::ServerMessage m;
     *m.mutable_error() = *err;
@@ -246,6 +261,15 @@ void Session::RunBatch(const v1::Batch& batch) {
     m.mutable_synced()->set_request_id(batch.sync_request_id());
     Send(std::move(m));
   }
+}
+
+void Session::PoisonOutput(uint64_t id, const std::shared_ptr<const v1::OpError>& err) {
+  // Failed records may name millions of outputs; past max_live_tensors they
+  // stay unbound (a later use reports an unknown id, still an error) so a
+  // client cannot grow the table without limit by failing on purpose.
+  if (id == 0 || id >> 63 != 0 || tensors_.contains(id)) return;
+  if (live_tensors_ >= config_.limits.max_live_tensors) return;
+  Bind(id, Slot{Tensor{}, err});
 }
 
 void Session::Bind(uint64_t id, Slot slot) {
@@ -317,7 +341,7 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
     }
     if (inherited) {
       // An input is poisoned: so are the outputs, without another report.
-      for (uint64_t id : rec.outputs()) Bind(id, Slot{Tensor{}, inherited});
+      for (uint64_t id : rec.outputs()) PoisonOutput(id, inherited);
       return;
     }
     std::vector<TensorMeta> metas = InferMeta(*op, args);
@@ -347,23 +371,24 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
     if (aliases_input) results.clear();
     for (int i = 0; i < rec.outputs_size(); ++i) Bind(rec.outputs(i), Slot{std::move(results[i]), nullptr});
   } catch (const OpError& e) {
-    auto err = MakeError(e, &rec, seq, index);
-    for (uint64_t id : rec.outputs()) {
-      if (id != 0 && !tensors_.contains(id)) Bind(id, Slot{Tensor{}, err});
-    }
-    v1::ServerMessage m;
-    *m.mutable_error() = *err;
-    Send(std::move(m));
+    FailOp(e, rec, seq, index);
   } catch (const std::bad_alloc&) {
-    OpError e(ErrorKind::kResource, "[" + rec.op() + "] out of memory");
-    auto err = MakeError(e, &rec, seq, index);
-    for (uint64_t id : rec.outputs()) {
-      if (id != 0 && !tensors_.contains(id)) Bind(id, Slot{Tensor{}, err});
-    }
-    v1::ServerMessage m;
-    *m.mutable_error() = *err;
-    Send(std::move(m));
+    FailOp(OpError(ErrorKind::kResource, "[" + rec.op() + "] out of memory"), rec, seq, index);
+  } catch (const std::exception& e) {
+    // Not a check of ours (a library threw): a bug to report, but no reason
+    // to take the daemon and every other session down with it.
+    spdlog::error("session {}: op {} threw {}", id_.substr(0, 8), rec.op(), e.what());
+    FailOp(OpError(ErrorKind::kInternal, "[" + rec.op() + "] internal error: " + e.what()), rec,
+           seq, index);
   }
+}
+
+void Session::FailOp(const OpError& e, const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
+  auto err = MakeError(e, &rec, seq, index);
+  for (uint64_t id : rec.outputs()) PoisonOutput(id, err);
+  v1::ServerMessage m;
+  *m.mutable_error() = *err;
+  Send(std::move(m));
 }
 
 void Session::RunFetch(const v1::Fetch& fetch) {
@@ -403,8 +428,19 @@ void Session::RunFetch(const v1::Fetch& fetch) {
   }
   Tensor src;
   try {
+    // A broadcast view (expand) can name far more elements than its storage
+    // holds; the contiguous copy a fetch makes is a new tensor like any other.
+    TD_CHECK(total <= config_.limits.max_tensor_bytes, kResource, "[fetch] tensor ", fetch.tensor(),
+             " of ", ShapeStr(t.sizes()), " ", DTypeName(t.dtype()), " needs ", total,
+             " contiguous bytes; limits.max_tensor_bytes is ", config_.limits.max_tensor_bytes);
     src = ToHost(t, tracker_);
   } catch (const OpError& e) {
+    *r->mutable_error() = *MakeError(e, nullptr, 0, 0);
+    Send(std::move(m));
+    return;
+  } catch (const std::bad_alloc&) {
+    OpError e(ErrorKind::kResource, "[fetch] out of memory copying tensor " +
+                                        std::to_string(fetch.tensor()) + " for the client");
     *r->mutable_error() = *MakeError(e, nullptr, 0, 0);
     Send(std::move(m));
     return;

@@ -13,6 +13,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "kernels/core/error.h"
 #include "kernels/kernel.h"
 #include "scheduler/autograd/exec.h"
 #include "scheduler/serial_executor.h"
@@ -35,6 +36,8 @@ class Session {
   ~Session();
 
   const std::string& id() const { return id_; }
+  const std::string& client_name() const { return client_name_; }
+  std::chrono::steady_clock::time_point created() const { return created_; }
 
   // Queues a client message. Returns false when the caller should stop
   // reading until the sink's ResumeReading() (too much queued work).
@@ -47,6 +50,10 @@ class Session {
   void Attach(StreamSink* sink);
   void Detach(StreamSink* sink);
   bool attached() const;
+  // An administrator ended the session: a backward waiting on the client
+  // gives up and the attached stream ends with ABORTED saying why. The
+  // caller has already dropped the session from the daemon's table.
+  void Kill(const std::string& reason);
 
   void Drain() { executor_.Drain(); }
   size_t pending() const { return executor_.pending(); }
@@ -69,10 +76,13 @@ class Session {
   void Run(const v1::ClientMessage& msg);
   void RunBatch(const v1::Batch& batch);
   void RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index);
+  // Reports a failed op and poisons its outputs.
+  void FailOp(const OpError& e, const v1::OpRecord& rec, uint64_t seq, uint32_t index);
   void RunFetch(const v1::Fetch& fetch);
   void RunUpload(const v1::UploadChunk& chunk);
   void Send(v1::ServerMessage msg);
   void Bind(uint64_t id, Slot slot);
+  void PoisonOutput(uint64_t id, const std::shared_ptr<const v1::OpError>& err);
   void AfterItem();
   // Runs Python autograd code on the client (ExecContext::callback): sends a
   // Callback and runs the client's messages until its reply arrives.
@@ -83,6 +93,7 @@ class Session {
 
   const std::string id_;
   const std::string client_name_;
+  const std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   const Config& config_;
   std::shared_ptr<MemoryTracker> tracker_ = std::make_shared<MemoryTracker>();
   Generator generator_;

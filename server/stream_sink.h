@@ -5,6 +5,7 @@
 #include <google/protobuf/arena.h>
 
 #include <memory>
+#include <string>
 
 #include "tensord/v1/runtime.pb.h"
 
@@ -37,6 +38,8 @@ class StreamSink {
   virtual void ResumeReading() = 0;
   // Ends the stream with OK once queued replies are written.
   virtual void FinishWhenFlushed() = 0;
+  // Ends the stream now with ABORTED and `reason`, dropping unsent replies.
+  virtual void Abort(const std::string& reason) = 0;
 };
 
 }  // namespace tensord

@@ -16,6 +16,7 @@ class Daemon {
   ~Daemon();
   const std::string& address() const { return address_; }  // "unix:/tmp/..."
   bool alive();
+  pid_t pid() const { return pid_; }
   // Sends SIGTERM and returns the exit status (-1 if it had to be killed).
   int Terminate();
   std::string log() const;
