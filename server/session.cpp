@@ -11,6 +11,7 @@
 #include "kernels/meta/infer.h"
 #include "scheduler/autograd/exec.h"
 #include "scheduler/autograd/variable.h"
+#include "server/op_decode.h"
 
 namespace tensord {
 namespace {
@@ -281,14 +282,9 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
   std::vector<const Tensor*> inputs;
   std::shared_ptr<const v1::OpError> inherited;
   try {
-    const OpSchema* op = FindOp(rec.op());
-    TD_CHECK(op != nullptr, kNotFound, "[stream] unknown op '", rec.op(), "'");
-    TD_CHECK(rec.args_size() == static_cast<int>(op->params.size()), kType, "[", op->name,
-             "] expected ", op->params.size(), " arguments (", op->signature, "), got ",
-             rec.args_size());
+    const OpSchema* op = &LookupOp(rec);
     OpArgs args;
-    args.values.reserve(rec.args_size());
-    auto tensor_value = [&](uint64_t id) -> int64_t {
+    DecodeArgs(*op, rec, args, [&](uint64_t id) -> int64_t {
       auto it = tensors_.find(id);
       TD_CHECK(it != tensors_.end(), kNotFound, "[", op->name, "] unknown tensor id ", id,
                " (never created in this session, or already released)");
@@ -298,77 +294,22 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
       inputs.push_back(&it->second.tensor);
       args.metas.push_back(&it->second.tensor.meta);
       return static_cast<int64_t>(args.metas.size() - 1);
-    };
-    for (int i = 0; i < rec.args_size(); ++i) {
-      const v1::Value& v = rec.args(i);
-      switch (v.kind_case()) {
-        case v1::Value::kNone: args.values.push_back(Value::None()); break;
-        case v1::Value::kB: args.values.push_back(Value::Bool(v.b())); break;
-        case v1::Value::kI: args.values.push_back(Value::Int(v.i())); break;
-        case v1::Value::kF: args.values.push_back(Value::Float(v.f())); break;
-        case v1::Value::kS: args.values.push_back(Value::Str(v.s())); break;
-        case v1::Value::kInts:
-          args.values.push_back(Value::Ints({v.ints().values().begin(), v.ints().values().end()}));
-          break;
-        case v1::Value::kFloats:
-          args.values.push_back(
-              Value::Floats({v.floats().values().begin(), v.floats().values().end()}));
-          break;
-        case v1::Value::kDtype: {
-          auto d = ParseDType(v.dtype());
-          TD_CHECK(d.has_value(), kType, "[", op->name, "] unknown dtype '", v.dtype(), "'");
-          args.values.push_back(Value::OfDType(*d));
-          break;
-        }
-        case v1::Value::kDevice: {
-          auto d = Device::Parse(v.device());
-          TD_CHECK(d.has_value(), kRuntime, "[", op->name, "] Expected one of cpu, cuda device "
-                   "type at start of device string: ", v.device());
-          args.values.push_back(Value::OfDevice(*d));
-          break;
-        }
-        case v1::Value::kTensor: args.values.push_back(Value::Tensor(tensor_value(v.tensor()))); break;
-        case v1::Value::kTensors: {
-          std::vector<int64_t> idx;
-          for (uint64_t id : v.tensors().ids()) idx.push_back(tensor_value(id));
-          args.values.push_back(Value::Tensors(std::move(idx)));
-          break;
-        }
-        case v1::Value::kData: args.values.push_back(Value::Data(v.data())); break;
-        case v1::Value::KIND_NOT_SET:
-          Fail(ErrorKind::kType, "[", op->name, "] argument ", i, " has no value");
-      }
-    }
+    });
     if (inherited) {
       // An input is poisoned: so are the outputs, without another report.
       for (uint64_t id : rec.outputs()) PoisonOutput(id, inherited);
       return;
     }
-    std::vector<TensorMeta> metas = InferMeta(*op, args);
-    const bool aliases_input = op->returns == ReturnKind::kInPlace;
-    const size_t want_outputs = aliases_input || op->returns == ReturnKind::kNone ? 0 : metas.size();
-    TD_CHECK(static_cast<size_t>(rec.outputs_size()) == want_outputs, kType, "[", op->name,
-             "] record names ", rec.outputs_size(), " output ids, the op gives ", want_outputs);
-    for (uint64_t id : rec.outputs()) {
-      TD_CHECK(id != 0, kValue, "[", op->name, "] output id 0 is reserved");
-      TD_CHECK(id >> 63 == 0, kValue, "[", op->name, "] output id ", id,
-               " is in the daemon's id space (top bit set)");
-      TD_CHECK(!tensors_.contains(id), kValue, "[", op->name, "] output id ", id,
-               " is already in use in this session");
-    }
-    TD_CHECK(live_tensors_ + want_outputs <= config_.limits.max_live_tensors, kResource, "[",
+    CheckedResults checked = CheckResults(*op, args, rec, config_.limits.max_tensor_bytes,
+                                          [this](uint64_t id) { return tensors_.contains(id); });
+    TD_CHECK(live_tensors_ + checked.output_ids <= config_.limits.max_live_tensors, kResource, "[",
              op->name, "] session has ", live_tensors_.load(),
              " live tensors; limits.max_live_tensors is ", config_.limits.max_live_tensors);
-    for (const TensorMeta& m : metas) {
-      TD_CHECK(m.nbytes() <= config_.limits.max_tensor_bytes, kResource, "[", op->name,
-               "] result of ", ShapeStr(m.sizes), " ", DTypeName(m.dtype), " needs ", m.nbytes(),
-               " bytes; limits.max_tensor_bytes is ", config_.limits.max_tensor_bytes);
-    }
     // A guard, not an assignment: a backward waiting on a callback runs this
     // record nested, and gets its own mode back afterwards.
     autograd::GradModeGuard grad_mode(!rec.no_grad());
-    std::vector<Tensor> results = autograd::Execute(*op, args, inputs, std::move(metas));
-    if (aliases_input) results.clear();
+    std::vector<Tensor> results = autograd::Execute(*op, args, inputs, std::move(checked.metas));
+    if (checked.aliases_input) results.clear();
     for (int i = 0; i < rec.outputs_size(); ++i) Bind(rec.outputs(i), Slot{std::move(results[i]), nullptr});
   } catch (const OpError& e) {
     FailOp(e, rec, seq, index);
@@ -476,21 +417,8 @@ void Session::RunUpload(const v1::UploadChunk& chunk) {
   try {
     auto it = uploads_.find(chunk.tensor());
     if (it == uploads_.end()) {
-      TD_CHECK(chunk.tensor() != 0, kValue, "[upload] tensor id 0 is reserved");
-      TD_CHECK(chunk.tensor() >> 63 == 0, kValue, "[upload] tensor id ", chunk.tensor(),
-               " is in the daemon's id space (top bit set)");
-      TD_CHECK(!tensors_.contains(chunk.tensor()), kValue, "[upload] tensor id ", chunk.tensor(),
-               " is already in use in this session");
-      auto dtype = ParseDType(chunk.dtype());
-      TD_CHECK(dtype.has_value(), kType, "[upload] unknown dtype '", chunk.dtype(), "'");
-      Shape sizes(chunk.sizes().begin(), chunk.sizes().end());
-      for (int64_t s : sizes) TD_CHECK(s >= 0, kRuntime, "[upload] negative size in ", ShapeStr(sizes));
-      TD_CHECK(CheckedNbytes(sizes, *dtype).has_value(), kRuntime,
-               "[upload] Storage size calculation overflowed with sizes=", ShapeStr(sizes));
-      TensorMeta meta = TensorMeta::Contiguous(*dtype, Device{}, sizes);
-      TD_CHECK(meta.nbytes() <= config_.limits.max_tensor_bytes, kResource, "[upload] tensor of ",
-               meta.nbytes(), " bytes exceeds limits.max_tensor_bytes (",
-               config_.limits.max_tensor_bytes, ")");
+      TensorMeta meta = CheckUploadHeader(chunk, config_.limits.max_tensor_bytes,
+                                          [this](uint64_t id) { return tensors_.contains(id); });
       it = uploads_.emplace(chunk.tensor(), Upload{Tensor::Empty(meta, tracker_), 0}).first;
     }
     Upload& up = it->second;
