@@ -1,4 +1,5 @@
 // tensord: the tensor execution daemon.
+#include <google/protobuf/stubs/logging.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
@@ -78,6 +79,13 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ tensord: %v");
+  // Protobuf logs parse complaints (a string that is not UTF-8) itself, on
+  // stderr: those are a client's fault, so debug level, or a hostile client
+  // could flood the log. The stream's own warning says what happened.
+  google::protobuf::SetLogHandler(
+      [](google::protobuf::LogLevel, const char* file, int line, const std::string& message) {
+        spdlog::debug("protobuf {}:{}: {}", file, line, message);
+      });
   SetComputeThreads(config.threads > 0 ? config.threads : DefaultThreads());
   // oneDNN runs its GEMMs on OpenMP: give it the same thread count, so the
   // daemon's compute stays within its configured threads.
