@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -14,6 +16,21 @@
 #include <thread>
 
 namespace tensord::testing {
+
+namespace {
+
+bool Accepts(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path.c_str());
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
 
 Daemon::Daemon(const std::string& config_yaml, std::vector<std::string> extra_args) {
   char tmpl[] = "/tmp/tensord-test-XXXXXX";
@@ -42,8 +59,9 @@ Daemon::Daemon(const std::string& config_yaml, std::vector<std::string> extra_ar
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  struct stat st {};
-  while (stat(sock.c_str(), &st) != 0) {
+  // The socket file appears at bind(), a moment before listen(): wait until
+  // a connection is accepted, or a loaded machine sees "connection refused".
+  while (!Accepts(sock)) {
     if (!alive()) throw std::runtime_error("tensord exited at start:\n" + log());
     if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("tensord did not start");
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
