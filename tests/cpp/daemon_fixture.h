@@ -22,6 +22,8 @@ class Daemon {
   std::string log() const;
 
  private:
+  void Cleanup();  // stops the daemon, removes its directory
+
   pid_t pid_ = -1;
   std::string dir_, address_;
 };
