@@ -5,7 +5,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
 SOCK=$(mktemp -u /tmp/tensord-demo-XXXXXX.sock)
-"$BUILD/bin/tensord" --listen "unix:$SOCK" --log-level warn &
+"$BUILD/bin/tensord" --listen "unix:$SOCK" --log-level warn --metrics-listen "" &
 DAEMON=$!
 trap 'kill $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null; rm -f "$SOCK"' EXIT
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done

@@ -11,9 +11,11 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
 
 DEBIAN_PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
+  libssl-dev openssl  # SHA-256 and the CSPRNG (OpenSSL::Crypto); the tests make TLS certificates with the CLI
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libdnnl-dev ocl-icd-opencl-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev prometheus-cpp-dev
+  prometheus  # the real Prometheus server and promtool of tests/python/test_metrics.py
   python3 python3-venv python3-dev python3-numpy python3-torch
   libopenblas0-pthread  # the PyTorch/NumPy baseline of bench/ at its best (TOOLCHAIN.md)
 )

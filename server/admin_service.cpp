@@ -1,21 +1,15 @@
 #include "server/admin_service.h"
 
 #include <algorithm>
+#include <array>
+
+#include "server/metrics.h"
 
 namespace tensord {
 namespace {
 
-// ---- Authorization: the one place every Admin call is checked. ----------
-// Today the daemon has no tenants, and anyone who can reach its socket may
-// administer it (the daemon listens on loopback or a Unix socket by
-// default). The tenants work replaces this body with its admin-tenant check
-// (PERMISSION_DENIED / UNAUTHENTICATED); no handler checks anything else.
-grpc::Status AuthorizeAdmin(grpc::CallbackServerContext* /*ctx*/) { return grpc::Status::OK; }
-
-// The tenant a session belongs to. "default" until sessions carry tenants.
-std::string TenantOf(const Session& /*session*/) { return "default"; }
-
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const grpc::Status& status) {
+  metrics::ErrorReturned(status.error_code());
   auto* r = ctx->DefaultReactor();
   r->Finish(status);
   return r;
@@ -25,22 +19,46 @@ double SecondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-std::string DeviceName(const v1::DeviceInfo& d) {
-  return d.kind() == "cpu" ? "cpu" : d.kind() + ":" + std::to_string(d.index());
+Device DeviceOf(const v1::DeviceInfo& d) {
+  Device device;
+  if (d.kind() != "cpu") device = Device{Device::Kind::kCUDA, d.index()};
+  return device;
 }
 
 }  // namespace
 
-AdminService::AdminService(RuntimeService* runtime, std::vector<v1::DeviceInfo> devices)
-    : runtime_(runtime), devices_(std::move(devices)) {}
+AdminService::AdminService(RuntimeService* runtime, std::vector<v1::DeviceInfo> devices,
+                           const Authenticator& auth)
+    : runtime_(runtime), auth_(auth), devices_(std::move(devices)) {}
+
+// Authorization, in one place: every handler calls this first and nothing
+// else. Without a tenants file every caller is the implicit "default"
+// tenant, an admin (whoever can reach such a daemon owns it: it serves only
+// loopback and Unix sockets unless --insecure).
+grpc::Status AdminService::Authorize(grpc::CallbackServerContext* ctx) const {
+  AuthResult auth = auth_.Authenticate(*ctx);
+  if (!auth.ok()) return auth.status;
+  if (!auth.is_admin()) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "[admin] tenant '" + auth.tenant->name +
+                            "' is not an admin (admin: true in the tenants file)");
+  }
+  return grpc::Status::OK;
+}
 
 grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* ctx,
                                                const v1::StatusRequest*,
                                                v1::StatusResponse* resp) {
-  if (grpc::Status denied = AuthorizeAdmin(ctx); !denied.ok()) return Done(ctx, denied);
+  if (grpc::Status denied = Authorize(ctx); !denied.ok()) return Done(ctx, denied);
   const auto sessions = runtime_->Sessions();
   int64_t total = 0;
-  for (const auto& s : sessions) total += s->bytes_in_use();
+  std::array<int64_t, MemoryQuota::kSlots> by_slot{};
+  for (const auto& s : sessions) {
+    total += s->bytes_in_use();
+    for (size_t slot = 0; slot < MemoryQuota::kSlots; ++slot) {
+      by_slot[slot] += s->memory().device_bytes[slot].load(std::memory_order_relaxed);
+    }
+  }
   resp->set_daemon_version(TENSORD_VERSION_STRING);
   resp->set_uptime_seconds(SecondsSince(started_));
   resp->set_session_count(static_cast<uint32_t>(sessions.size()));
@@ -48,11 +66,10 @@ grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* ctx,
   for (const auto& d : devices_) {
     *resp->add_devices() = d;
     v1::DeviceMemory* m = resp->add_memory();
-    m->set_device(DeviceName(d));
-    // A session's MemoryTracker counts its storages on every device in one
-    // total, so a CPU-only daemon attributes it exactly; with GPUs the split
-    // waits for per-device trackers (docs/protocol.md says so).
-    if (devices_.size() == 1) m->set_tracked_bytes(resp->tracked_bytes());
+    const Device device = DeviceOf(d);
+    m->set_device(device.str());
+    m->set_tracked_bytes(
+        static_cast<uint64_t>(std::max<int64_t>(by_slot[MemoryQuota::Slot(device)], 0)));
   }
   return Done(ctx, grpc::Status::OK);
 }
@@ -60,14 +77,14 @@ grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* AdminService::ListSessions(grpc::CallbackServerContext* ctx,
                                                      const v1::ListSessionsRequest*,
                                                      v1::ListSessionsResponse* resp) {
-  if (grpc::Status denied = AuthorizeAdmin(ctx); !denied.ok()) return Done(ctx, denied);
+  if (grpc::Status denied = Authorize(ctx); !denied.ok()) return Done(ctx, denied);
   auto sessions = runtime_->Sessions();
   std::sort(sessions.begin(), sessions.end(),
             [](const auto& a, const auto& b) { return a->created() < b->created(); });
   for (const auto& s : sessions) {
     v1::SessionInfo* info = resp->add_sessions();
     info->set_id_prefix(s->id().substr(0, 8));
-    info->set_tenant(TenantOf(*s));
+    info->set_tenant(s->tenant().name);
     info->set_client_name(s->client_name());
     info->set_memory_bytes(static_cast<uint64_t>(std::max<int64_t>(s->bytes_in_use(), 0)));
     info->set_age_seconds(SecondsSince(s->created()));
@@ -80,7 +97,7 @@ grpc::ServerUnaryReactor* AdminService::ListSessions(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* AdminService::KillSession(grpc::CallbackServerContext* ctx,
                                                     const v1::KillSessionRequest* req,
                                                     v1::KillSessionResponse* resp) {
-  if (grpc::Status denied = AuthorizeAdmin(ctx); !denied.ok()) return Done(ctx, denied);
+  if (grpc::Status denied = Authorize(ctx); !denied.ok()) return Done(ctx, denied);
   std::string killed;
   grpc::Status st = runtime_->KillSession(
       req->session_id(), "[session] killed by an administrator (Admin.KillSession)", &killed);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <vector>
 
+#include "server/auth.h"
 #include "server/runtime_service.h"
 #include "tensord/v1/admin.grpc.pb.h"
 
@@ -15,8 +16,9 @@ namespace tensord {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
-  // `runtime` must outlive this service.
-  AdminService(RuntimeService* runtime, std::vector<v1::DeviceInfo> devices);
+  // `runtime` and `auth` must outlive this service.
+  AdminService(RuntimeService* runtime, std::vector<v1::DeviceInfo> devices,
+               const Authenticator& auth);
 
   grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx, const v1::StatusRequest* req,
                                    v1::StatusResponse* resp) override;
@@ -28,7 +30,11 @@ class AdminService final : public v1::Admin::CallbackService {
                                         v1::KillSessionResponse* resp) override;
 
  private:
+  // The one authorization check of every Admin call (admin tenants only).
+  grpc::Status Authorize(grpc::CallbackServerContext* ctx) const;
+
   RuntimeService* const runtime_;
+  const Authenticator& auth_;
   const std::vector<v1::DeviceInfo> devices_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };

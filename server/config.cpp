@@ -33,9 +33,10 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     YAML::Node root = YAML::LoadFile(path);
     if (root.IsNull()) return "";
     if (!root.IsMap()) return "config " + path + ": expected a mapping of settings";
-    if (std::string k = UnknownKey(root, {"listen", "threads", "log_level", "session_grace_seconds",
-                                          "drain_timeout_seconds", "cuda_library", "shared_memory",
-                                          "limits"});
+    if (std::string k = UnknownKey(root, {"listen", "metrics_listen", "threads", "log_level",
+                                          "session_grace_seconds", "drain_timeout_seconds",
+                                          "cuda_library", "shared_memory", "device_slots",
+                                          "limits", "tenants_file", "insecure", "tls"});
         !k.empty()) {
       return "config " + path + ": unknown setting '" + k + "'";
     }
@@ -50,6 +51,16 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
         return "config " + path + ": unknown setting 'limits." + k + "'";
       }
     }
+    if (root["tls"] && !root["tls"].IsMap()) {
+      return "config " + path + ": 'tls' must be a mapping";
+    }
+    if (root["tls"]) {
+      if (std::string k = UnknownKey(root["tls"], {"cert", "key", "client_ca",
+                                                   "require_client_cert"});
+          !k.empty()) {
+        return "config " + path + ": unknown setting 'tls." + k + "'";
+      }
+    }
     if (root["listen"]) {
       config.listen.clear();
       if (root["listen"].IsSequence()) {
@@ -58,12 +69,29 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
         config.listen.push_back(root["listen"].as<std::string>());
       }
     }
+    if (root["metrics_listen"]) {
+      // A bare `metrics_listen:` is YAML null: read it as "" (disabled).
+      const YAML::Node n = root["metrics_listen"];
+      if (!n.IsNull() && !n.IsScalar()) {
+        return "config " + path + ": 'metrics_listen' must be HOST:PORT or \"\"";
+      }
+      config.metrics_listen = n.IsNull() ? "" : n.as<std::string>();
+    }
     Read(root, "threads", config.threads);
     Read(root, "log_level", config.log_level);
     Read(root, "session_grace_seconds", config.session_grace_seconds);
     Read(root, "drain_timeout_seconds", config.drain_timeout_seconds);
     Read(root, "cuda_library", config.cuda_library);
     Read(root, "shared_memory", config.shared_memory);
+    Read(root, "device_slots", config.device_slots);
+    Read(root, "tenants_file", config.tenants_file);
+    Read(root, "insecure", config.insecure);
+    if (const YAML::Node tls = root["tls"]) {
+      Read(tls, "cert", config.tls.cert);
+      Read(tls, "key", config.tls.key);
+      Read(tls, "client_ca", config.tls.client_ca);
+      Read(tls, "require_client_cert", config.tls.require_client_cert);
+    }
     if (const YAML::Node limits = root["limits"]) {
       Read(limits, "max_message_bytes", config.limits.max_message_bytes);
       Read(limits, "max_chunk_bytes", config.limits.max_chunk_bytes);
@@ -74,6 +102,9 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     }
   } catch (const YAML::Exception& e) {
     return "config " + path + ": " + e.what();
+  }
+  if (config.device_slots < 1 || config.device_slots > 1024) {
+    return "config " + path + ": device_slots must be between 1 and 1024";
   }
   if (config.limits.max_chunk_bytes + (64u << 10) > config.limits.max_message_bytes) {
     return "config " + path + ": limits.max_chunk_bytes must be at least 64 KiB below "
@@ -98,6 +129,9 @@ std::string ApplyEnvironment(Config& config) {
   }
   if (const char* v = std::getenv("TENSORD_LOG_LEVEL"); v && *v) config.log_level = v;
   if (const char* v = std::getenv("TENSORD_CUDA_LIBRARY"); v && *v) config.cuda_library = v;
+  if (const char* v = std::getenv("TENSORD_TENANTS"); v && *v) config.tenants_file = v;
+  // Set but empty means "no metrics", so this one is read even when empty.
+  if (const char* v = std::getenv("TENSORD_METRICS_LISTEN")) config.metrics_listen = v;
   return "";
 }
 

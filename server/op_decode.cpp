@@ -61,7 +61,6 @@ void DecodeArgs(const OpSchema& op, const v1::OpRecord& rec, OpArgs& args,
 }
 
 CheckedResults CheckResults(const OpSchema& op, const OpArgs& args, const v1::OpRecord& rec,
-                            uint64_t max_tensor_bytes,
                             FunctionRef<bool(uint64_t id)> in_use) {
   CheckedResults r;
   r.metas = InferMeta(op, args);
@@ -76,16 +75,10 @@ CheckedResults CheckResults(const OpSchema& op, const OpArgs& args, const v1::Op
     TD_CHECK(!in_use(id), kValue, "[", op.name, "] output id ", id,
              " is already in use in this session");
   }
-  for (const TensorMeta& m : r.metas) {
-    TD_CHECK(m.nbytes() <= max_tensor_bytes, kResource, "[", op.name, "] result of ",
-             ShapeStr(m.sizes), " ", DTypeName(m.dtype), " needs ", m.nbytes(),
-             " bytes; limits.max_tensor_bytes is ", max_tensor_bytes);
-  }
   return r;
 }
 
-TensorMeta CheckUploadHeader(const v1::UploadChunk& chunk, uint64_t max_tensor_bytes,
-                             FunctionRef<bool(uint64_t id)> in_use) {
+TensorMeta CheckUploadHeader(const v1::UploadChunk& chunk, FunctionRef<bool(uint64_t id)> in_use) {
   TD_CHECK(chunk.tensor() != 0, kValue, "[upload] tensor id 0 is reserved");
   TD_CHECK(chunk.tensor() >> 63 == 0, kValue, "[upload] tensor id ", chunk.tensor(),
            " is in the daemon's id space (top bit set)");
@@ -97,10 +90,7 @@ TensorMeta CheckUploadHeader(const v1::UploadChunk& chunk, uint64_t max_tensor_b
   for (int64_t s : sizes) TD_CHECK(s >= 0, kRuntime, "[upload] negative size in ", ShapeStr(sizes));
   TD_CHECK(CheckedNbytes(sizes, *dtype).has_value(), kRuntime,
            "[upload] Storage size calculation overflowed with sizes=", ShapeStr(sizes));
-  TensorMeta meta = TensorMeta::Contiguous(*dtype, Device{}, sizes);
-  TD_CHECK(meta.nbytes() <= max_tensor_bytes, kResource, "[upload] tensor of ", meta.nbytes(),
-           " bytes exceeds limits.max_tensor_bytes (", max_tensor_bytes, ")");
-  return meta;
+  return TensorMeta::Contiguous(*dtype, Device{}, sizes);
 }
 
 }  // namespace tensord

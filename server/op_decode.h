@@ -52,17 +52,16 @@ struct CheckedResults {
   bool aliases_input = false;     // in-place: the result is an input
 };
 
-// The op's metadata rule, then the record's output ids (their count, never
-// 0 or the daemon's top-bit space, not `in_use`) and each result's bytes
-// against `max_tensor_bytes`.
+// The op's metadata rule, then the record's output ids: their count, never
+// 0 or the daemon's top-bit space, not `in_use`. (Each result's bytes are
+// the caller's to check: the limit is the tenant's.)
 CheckedResults CheckResults(const OpSchema& op, const OpArgs& args, const v1::OpRecord& rec,
-                            uint64_t max_tensor_bytes,
                             FunctionRef<bool(uint64_t id)> in_use);
 
-// The metadata the first chunk of an upload declares (dtype, sizes, a free
-// id, within max_tensor_bytes); the tensor is contiguous on the CPU.
-TensorMeta CheckUploadHeader(const v1::UploadChunk& chunk, uint64_t max_tensor_bytes,
-                             FunctionRef<bool(uint64_t id)> in_use);
+// The metadata the first chunk of an upload declares (dtype, sizes whose
+// bytes fit, a free id); the tensor is contiguous on the CPU. Its bytes
+// against the tenant's limit are the caller's to check.
+TensorMeta CheckUploadHeader(const v1::UploadChunk& chunk, FunctionRef<bool(uint64_t id)> in_use);
 
 }  // namespace tensord
 

@@ -1,13 +1,16 @@
 #include "server/runtime_service.h"
 
+#include <openssl/rand.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <condition_variable>
 #include <deque>
-#include <random>
 
 #include "kernels/core/shared_memory.h"
 #include "kernels/schema/op_schema.h"
@@ -15,39 +18,63 @@
 namespace tensord {
 namespace {
 
-constexpr size_t kMaxUnsentReplyBytes = 32u << 20;
 constexpr uint64_t kMaxRegionBytes = uint64_t{1} << 30;
 
+// 128 bits from OpenSSL's CSPRNG, hex: a session id cannot be guessed (and
+// guessing another tenant's would not help: sessions are checked against the
+// caller's tenant). Empty if the CSPRNG fails.
 std::string NewSessionId() {
-  static std::mutex mu;
-  static std::random_device rd;
-  std::lock_guard<std::mutex> lock(mu);
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return "";
   static const char* hex = "0123456789abcdef";
   std::string id;
-  for (int i = 0; i < 4; ++i) {
-    uint32_t v = rd();
-    for (int j = 0; j < 8; ++j) id += hex[(v >> (j * 4)) & 0xf];
+  for (unsigned char b : bytes) {
+    id += hex[b >> 4];
+    id += hex[b & 15];
   }
   return id;
 }
 
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, grpc::Status status) {
+  metrics::ErrorReturned(status.error_code());
   auto* r = ctx->DefaultReactor();
   r->Finish(status);
   return r;
 }
 
 // The Stream RPC of one session: reads client messages into the session's
-// executor, writes its replies one at a time from a queue. It takes raw
-// bytes and parses them itself, because gRPC reports a message it could not
-// decode exactly like a client that half-closed; here the client learns
-// that its message was undecodable (INVALID_ARGUMENT).
+// executor, writes its replies one at a time from a queue. The session
+// bounds the queue (it waits for the client's acks), so Send never blocks.
+// It takes raw bytes and parses them itself, because gRPC reports a message
+// it could not decode exactly like a client that half-closed; here the
+// client learns that its message was undecodable (INVALID_ARGUMENT).
 class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                             public StreamSink {
  public:
-  explicit StreamReactor(std::shared_ptr<Session> session)
+  // Attaches to `session`; the initial metadata tells the client the last
+  // seq the session accepted. A closed session ends the stream NOT_FOUND.
+  StreamReactor(grpc::CallbackServerContext* ctx, std::shared_ptr<Session> session,
+                uint64_t client_ack)
       : session_(std::move(session)), in_(InboundMessage::New()) {
-    session_->Attach(this);
+    // Replies sent meanwhile are only queued: no write starts before the
+    // metadata.
+    std::optional<uint64_t> accepted = session_->Attach(this, client_ack);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!accepted) {
+      finishing_ = true;
+      broken_ = true;
+      Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "[stream] session " + session_->id() + " is closed"));
+      return;
+    }
+    if (finishing_) return;  // replaced or closed already
+    ctx->AddInitialMetadata("tensord-accepted", std::to_string(*accepted));
+    StartSendInitialMetadata();
+    metadata_sent_ = true;
+    if (!out_.empty() && !finishing_) {
+      writing_ = true;
+      StartWrite(&out_.front());
+    }
     StartRead(&in_bytes_);
   }
 
@@ -64,31 +91,32 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
     if (!parsed) {
       spdlog::warn("session {}: undecodable message ({} bytes); stream ended",
                    session_->id().substr(0, 8), reader.ByteCount());
-      EndWith(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                           "[stream] a message could not be decoded as tensord.v1.ClientMessage "
-                           "(corrupt bytes, or not a tensord client)"));
+      Refuse(grpc::StatusCode::INVALID_ARGUMENT,
+             "[stream] a message could not be decoded as tensord.v1.ClientMessage "
+             "(corrupt bytes, or not a tensord client)");
       return;
     }
-    bool more = session_->Enqueue(std::move(in_));
+    bool more = session_->Enqueue(this, std::move(in_));
     in_ = InboundMessage::New();
     if (more) StartRead(&in_bytes_);
   }
 
-  void ResumeReading() override { StartRead(&in_bytes_); }
+  void ResumeReading() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!finishing_) StartRead(&in_bytes_);  // no reads once Finish is on its way
+  }
 
-  void Send(v1::ServerMessage msg) override {
+  void Send(std::shared_ptr<const v1::ServerMessage> msg) override {
     grpc::ByteBuffer bytes;
     bool own_buffer;
-    if (!grpc::SerializationTraits<v1::ServerMessage>::Serialize(msg, &bytes, &own_buffer).ok()) {
+    if (!grpc::SerializationTraits<v1::ServerMessage>::Serialize(*msg, &bytes, &own_buffer).ok()) {
       spdlog::error("session {}: a reply could not be serialized", session_->id().substr(0, 8));
       return;
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return broken_ || unsent_bytes_ < kMaxUnsentReplyBytes; });
+    std::lock_guard<std::mutex> lock(mu_);
     if (broken_ || finishing_) return;
-    unsent_bytes_ += bytes.Length();
     out_.push_back(std::move(bytes));
-    if (!writing_) {
+    if (!writing_ && metadata_sent_) {
       writing_ = true;
       StartWrite(&out_.front());
     }
@@ -98,16 +126,21 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
     std::lock_guard<std::mutex> lock(mu_);
     if (finishing_) return;
     finishing_ = true;
-    if (!writing_) Finish(final_status_);
+    if (!writing_) Finish(grpc::Status::OK);
   }
 
-  void Abort(const std::string& reason) override {
-    EndWith(grpc::Status(grpc::StatusCode::ABORTED, reason));
+  void Refuse(int code, std::string message) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finishing_) return;
+    finishing_ = true;
+    broken_ = true;
+    status_ = grpc::Status(static_cast<grpc::StatusCode>(code), std::move(message));
+    while (out_.size() > (writing_ ? 1u : 0u)) out_.pop_back();
+    if (!writing_) Finish(status_);
   }
 
   void OnWriteDone(bool ok) override {
     std::lock_guard<std::mutex> lock(mu_);
-    unsent_bytes_ -= out_.front().Length();
     out_.pop_front();
     if (!ok) {
       broken_ = true;
@@ -117,51 +150,33 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
       StartWrite(&out_.front());
     } else {
       writing_ = false;
-      if (finishing_) Finish(final_status_);
+      if (finishing_) Finish(status_);
     }
-    cv_.notify_all();
   }
 
   void OnCancel() override {
     std::lock_guard<std::mutex> lock(mu_);
     broken_ = true;
-    cv_.notify_all();
     if (!finishing_) {
       finishing_ = true;
-      if (!writing_) Finish(grpc::Status::CANCELLED);
+      status_ = grpc::Status::CANCELLED;
+      if (!writing_) Finish(status_);
     }
   }
 
   void OnDone() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      broken_ = true;
-      cv_.notify_all();
-    }
     session_->Detach(this);
     delete this;
   }
 
  private:
-  // Ends the stream now with `status`, dropping replies not yet written.
-  void EndWith(grpc::Status status) {
-    std::lock_guard<std::mutex> lock(mu_);
-    broken_ = true;  // Send drops replies from now on
-    cv_.notify_all();
-    if (finishing_) return;
-    finishing_ = true;
-    final_status_ = std::move(status);
-    if (!writing_) Finish(final_status_);  // else OnWriteDone finishes
-  }
-
   std::shared_ptr<Session> session_;
   grpc::ByteBuffer in_bytes_;  // the message being read
   InboundMessage in_;          // where it is parsed
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<grpc::ByteBuffer> out_;
-  size_t unsent_bytes_ = 0;
-  grpc::Status final_status_ = grpc::Status::OK;  // what Finish reports
+  std::deque<grpc::ByteBuffer> out_;  // serialized replies; front: being written
+  grpc::Status status_;  // what Finish reports once the last write is done
+  bool metadata_sent_ = false;
   bool writing_ = false;
   bool finishing_ = false;
   bool broken_ = false;
@@ -169,20 +184,29 @@ class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grp
 
 class RejectedStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  explicit RejectedStream(grpc::Status status) { Finish(std::move(status)); }
+  explicit RejectedStream(grpc::Status status) {
+    metrics::ErrorReturned(status.error_code());
+    Finish(std::move(status));
+  }
   void OnDone() override { delete this; }
 };
 
 }  // namespace
 
-RuntimeService::RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices)
-    : config_(config), devices_(std::move(devices)) {}
+RuntimeService::RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices,
+                               const Authenticator& auth)
+    : config_(config), auth_(auth), devices_(std::move(devices)), fair_share_(config.device_slots) {}
 
 RuntimeService::~RuntimeService() = default;
 
 grpc::ServerUnaryReactor* RuntimeService::Handshake(grpc::CallbackServerContext* ctx,
                                                     const v1::HandshakeRequest* req,
                                                     v1::HandshakeResponse* resp) {
+  AuthResult auth = auth_.Authenticate(*ctx);
+  if (!auth.ok()) return Done(ctx, auth.status);
+  if (std::string over = usage_.For(auth.tenant)->AdmitRequest(); !over.empty()) {
+    return Done(ctx, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "[handshake] " + over));
+  }
   if (req->protocol_major() != kProtocolMajor) {
     return Done(ctx, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                   "[handshake] client speaks tensord protocol " +
@@ -211,7 +235,17 @@ grpc::ServerUnaryReactor* RuntimeService::Handshake(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContext* ctx,
                                                       const v1::OpenSessionRequest* req,
                                                       v1::OpenSessionResponse* resp) {
+  AuthResult auth = auth_.Authenticate(*ctx);
+  if (!auth.ok()) return Done(ctx, auth.status);
+  std::shared_ptr<TenantUsage> usage = usage_.For(auth.tenant);
+  if (std::string over = usage->AdmitRequest(); !over.empty()) {
+    return Done(ctx, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "[session] " + over));
+  }
   std::string id = NewSessionId();
+  if (id.empty()) {
+    return Done(ctx, grpc::Status(grpc::StatusCode::INTERNAL,
+                                  "[session] the random number generator failed; try again"));
+  }
   // The same-host fast path: can this daemon map the client's region?
   std::shared_ptr<SharedRegion> region;
   if (!req->shm_region().empty()) {
@@ -236,42 +270,69 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
       return Done(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                     "[session] daemon is shutting down"));
     }
-    auto session = std::make_shared<Session>(id, req->client_name(), config_);
+    if (const auto& limit = auth.tenant->quotas.sessions) {
+      uint64_t live = 0;
+      for (const auto& [sid, s] : sessions_) live += s->tenant().name == auth.tenant->name;
+      if (live >= *limit) {
+        metrics::QuotaRejected("quotas.sessions");
+        return Done(ctx, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                      "[session] tenant '" + auth.tenant->name + "' has " +
+                                          std::to_string(live) + " live sessions; its quota "
+                                          "(quotas.sessions) is " + std::to_string(*limit) +
+                                          " (close one, or let a disconnected one expire)"));
+      }
+    }
+    auto session = std::make_shared<Session>(id, req->client_name(), config_, auth.tenant);
     session->set_shared_region(region);
+    session->set_fair_share(&fair_share_,
+                            fair_share_.AddTenant(auth.tenant->name, auth.tenant->weight));
+    session->set_usage(std::move(usage));
     sessions_[id] = std::move(session);
   }
+  metrics::SessionOpened(auth.tenant->name);
   resp->set_session_id(id);
   resp->set_shared_memory(region != nullptr);
-  spdlog::info("session {} opened by {} ({})", id.substr(0, 8), req->client_name(), ctx->peer());
+  resp->set_grace_seconds(static_cast<uint32_t>(std::max(config_.session_grace_seconds, 0)));
+  spdlog::info("session {} opened by {} of tenant {} ({})", id.substr(0, 8), req->client_name(),
+               auth.tenant->name, ctx->peer());
   return Done(ctx, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* RuntimeService::CloseSession(grpc::CallbackServerContext* ctx,
                                                        const v1::CloseSessionRequest* req,
                                                        v1::CloseSessionResponse*) {
+  AuthResult auth = auth_.Authenticate(*ctx);
+  if (!auth.ok()) return Done(ctx, auth.status);
   std::shared_ptr<Session> gone;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = sessions_.find(req->session_id());
-    if (it == sessions_.end()) {
+    if (it == sessions_.end() || it->second->tenant().name != auth.tenant->name) {
       return Done(ctx, grpc::Status(grpc::StatusCode::NOT_FOUND, "[session] no session " +
                                                                      req->session_id()));
     }
     gone = std::move(it->second);
     sessions_.erase(it);
   }
+  // Ends its stream, if one is still attached, so the session (and its
+  // tensors) go now, not when that stream ends.
+  gone->Close();
   spdlog::info("session {} closed", req->session_id().substr(0, 8));
   return Done(ctx, grpc::Status::OK);
 }
 
-std::shared_ptr<Session> RuntimeService::FindSession(const std::string& id) const {
+std::shared_ptr<Session> RuntimeService::FindSession(const std::string& id,
+                                                     const Tenant& caller) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(id);
-  return it == sessions_.end() ? nullptr : it->second;
+  if (it == sessions_.end() || it->second->tenant().name != caller.name) return nullptr;
+  return it->second;
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RuntimeService::Stream(
     grpc::CallbackServerContext* ctx) {
+  AuthResult auth = auth_.Authenticate(*ctx);
+  if (!auth.ok()) return new RejectedStream(auth.status);
   auto md = ctx->client_metadata().find("tensord-session");
   if (md == ctx->client_metadata().end()) {
     return new RejectedStream(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -279,13 +340,25 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RuntimeService::Str
                                            "OpenSession first"));
   }
   std::string id(md->second.data(), md->second.size());
-  auto session = FindSession(id);
-  if (!session) {
+  auto session = FindSession(id, *auth.tenant);
+  if (!session || session->closed()) {
     return new RejectedStream(grpc::Status(grpc::StatusCode::NOT_FOUND,
                                            "[stream] no session " + id +
                                                " (closed, expired, or never opened)"));
   }
-  return new StreamReactor(std::move(session));
+  uint64_t client_ack = 0;
+  auto ack = ctx->client_metadata().find("tensord-ack");
+  if (ack != ctx->client_metadata().end()) {
+    const std::string text(ack->second.data(), ack->second.size());
+    char* end = nullptr;
+    client_ack = std::strtoull(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0') {
+      return new RejectedStream(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                             "[stream] tensord-ack metadata '" + text +
+                                                 "' is not a decimal reply seq"));
+    }
+  }
+  return new StreamReactor(ctx, std::move(session), client_ack);
 }
 
 void RuntimeService::Drain(int seconds) {
@@ -306,20 +379,33 @@ void RuntimeService::Drain(int seconds) {
 void RuntimeService::ReapIdleSessions() {
   const auto now = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<Session>> expired;
+  size_t remaining = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = sessions_.begin(); it != sessions_.end();) {
       const auto& s = it->second;
-      if (!s->attached() && s->pending() == 0 &&
-          now - s->last_detached() > std::chrono::seconds(config_.session_grace_seconds)) {
-        spdlog::info("session {} expired after {} s without a stream", it->first.substr(0, 8),
-                     config_.session_grace_seconds);
-        expired.push_back(std::move(it->second));
-        it = sessions_.erase(it);
-      } else {
+      if (s->attached() ||
+          now - s->last_detached() <= std::chrono::seconds(config_.session_grace_seconds)) {
         ++it;
+        continue;
       }
+      // Closing skips the work still queued; the session goes once its
+      // executor is idle, so freeing it here never waits on a kernel.
+      s->Close();
+      if (s->pending() > 0) {
+        ++it;
+        continue;
+      }
+      spdlog::info("session {} expired after {} s without a stream", it->first.substr(0, 8),
+                   config_.session_grace_seconds);
+      expired.push_back(std::move(it->second));
+      it = sessions_.erase(it);
     }
+    remaining = sessions_.size();
+  }
+  if (!expired.empty()) {
+    expired.clear();  // frees them (and logs it) before the count below
+    spdlog::info("{} session(s) open", remaining);
   }
 }
 
@@ -365,14 +451,38 @@ grpc::Status RuntimeService::KillSession(const std::string& id_or_prefix,
     sessions_.erase(match);
   }
   *killed_id = gone->id();
-  gone->Kill(reason);
-  spdlog::warn("session {} killed: {}", gone->id().substr(0, 8), reason);
+  gone->Close(grpc::StatusCode::ABORTED, reason);
+  spdlog::warn("session {} of tenant {} killed: {}", gone->id().substr(0, 8), gone->tenant().name,
+               reason);
   return grpc::Status::OK;
 }
 
 size_t RuntimeService::session_count() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sessions_.size();
+}
+
+std::vector<metrics::TenantSnapshot> RuntimeService::MetricsSnapshot() const {
+  std::map<std::string, metrics::TenantSnapshot> by_tenant;
+  // Every tenant has its series, so dashboards show 0 rather than "no data".
+  for (const std::string& name : auth_.TenantNames()) by_tenant[name].tenant = name;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [id, session] : sessions_) {
+    metrics::TenantSnapshot& t = by_tenant[session->tenant().name];
+    t.tenant = session->tenant().name;
+    ++t.sessions;
+    t.queued_work += static_cast<int64_t>(session->pending());
+    const MemoryTracker& memory = session->memory();
+    for (size_t slot = 0; slot < MemoryQuota::kSlots; ++slot) {
+      t.memory_bytes[slot] += memory.device_bytes[slot].load(std::memory_order_relaxed);
+      if (memory.quota) {
+        t.quota_bytes[slot] = slot == 0 ? memory.quota->cpu_limit : memory.quota->cuda_limit;
+      }
+    }
+  }
+  std::vector<metrics::TenantSnapshot> out;
+  for (auto& [name, t] : by_tenant) out.push_back(std::move(t));
+  return out;
 }
 
 }  // namespace tensord

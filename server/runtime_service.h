@@ -8,8 +8,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/auth.h"
 #include "server/config.h"
+#include "server/metrics.h"
 #include "server/session.h"
+#include "server/tenant_usage.h"
 #include "tensord/v1/runtime.grpc.pb.h"
 
 namespace tensord {
@@ -25,7 +28,9 @@ using RuntimeCallbackBase = v1::Runtime::WithCallbackMethod_Handshake<
 
 class RuntimeService final : public RuntimeCallbackBase {
  public:
-  RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices);
+  // Every RPC is authenticated by `auth`, which must outlive the service.
+  RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices,
+                 const Authenticator& auth);
   ~RuntimeService() override;
 
   grpc::ServerUnaryReactor* Handshake(grpc::CallbackServerContext* ctx,
@@ -45,6 +50,8 @@ class RuntimeService final : public RuntimeCallbackBase {
   // Drops sessions with no stream for longer than the grace period.
   void ReapIdleSessions();
   size_t session_count() const;
+  // Sessions, queued work and memory by tenant, for the metrics' scrape.
+  std::vector<metrics::TenantSnapshot> MetricsSnapshot() const;
 
   // For the Admin service. A snapshot of the open sessions.
   std::vector<std::shared_ptr<Session>> Sessions() const;
@@ -55,10 +62,15 @@ class RuntimeService final : public RuntimeCallbackBase {
                            std::string* killed_id);
 
  private:
-  std::shared_ptr<Session> FindSession(const std::string& id) const;
+  // The session `id` when `caller` owns it, else null: another tenant's
+  // session is indistinguishable from one that does not exist.
+  std::shared_ptr<Session> FindSession(const std::string& id, const Tenant& caller) const;
 
   const Config& config_;
+  const Authenticator& auth_;
   const std::vector<v1::DeviceInfo> devices_;
+  FairShare fair_share_;
+  TenantUsageRegistry usage_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Session>> sessions_;
   bool draining_ = false;

@@ -9,9 +9,10 @@
 #include "kernels/core/shared_memory.h"
 #include "kernels/device_backend.h"
 #include "kernels/meta/infer.h"
+#include "server/op_decode.h"
 #include "scheduler/autograd/exec.h"
 #include "scheduler/autograd/variable.h"
-#include "server/op_decode.h"
+#include "server/metrics.h"
 
 namespace tensord {
 namespace {
@@ -19,11 +20,47 @@ namespace {
 // Work queued beyond this pauses reading from the client's stream.
 constexpr size_t kMaxQueuedMessages = 64;
 constexpr size_t kResumeBelow = 16;
+// Replies the client has not acknowledged: past this, Send waits.
+constexpr size_t kMaxUnackedReplyBytes = 32u << 20;
+// The daemon acks client messages at least this often when it has no reply
+// to carry the ack.
+constexpr uint64_t kAckEveryMessages = 16;
+constexpr size_t kAckEveryBytes = 4u << 20;
 // Fetches smaller than this go inline even where shared memory works.
 constexpr size_t kSharedMemoryMinBytes = 1u << 20;
 
+// Seconds since `start`, for the metrics' latency histograms.
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Times one op from its checks to the end of its kernel, and records it on
+// the way out, whether it succeeded or threw.
+class OpTimer {
+ public:
+  OpTimer(int op_index, Device device)
+      : op_index_(op_index), device_(device), enabled_(metrics::Enabled()) {
+    if (enabled_) start_ = std::chrono::steady_clock::now();
+  }
+  ~OpTimer() {
+    if (enabled_) metrics::OpExecuted(op_index_, device_, SecondsSince(start_));
+  }
+  OpTimer(const OpTimer&) = delete;
+  OpTimer& operator=(const OpTimer&) = delete;
+  void set_device(Device device) { device_ = device; }
+
+ private:
+  const int op_index_;
+  Device device_;
+  const bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Every error the daemon reports to its client is made here, so this is
+// where tensord_errors_total counts them.
 std::shared_ptr<v1::OpError> MakeError(const OpError& e, const v1::OpRecord* rec, uint64_t seq,
                                        uint32_t index) {
+  metrics::ErrorReturned(ErrorKindGrpcCode(e.kind()));
   auto err = std::make_shared<v1::OpError>();
   err->set_batch_seq(seq);
   err->set_op_index(index);
@@ -41,13 +78,33 @@ std::shared_ptr<v1::OpError> MakeError(const OpError& e, const v1::OpRecord* rec
 
 SharedRegion::~SharedRegion() { UnmapSharedMemory(const_cast<char*>(data), size); }
 
-Session::Session(std::string id, std::string client_name, const Config& config)
+Session::Session(std::string id, std::string client_name, const Config& config,
+                 std::shared_ptr<const Tenant> tenant)
     : id_(std::move(id)),
       client_name_(std::move(client_name)),
       config_(config),
+      tenant_(std::move(tenant)),
+      max_tensor_bytes_(config.limits.max_tensor_bytes),
+      max_tensor_bytes_name_("limits.max_tensor_bytes"),
+      max_ops_per_batch_(config.limits.max_ops_per_batch),
+      max_ops_per_batch_name_("limits.max_ops_per_batch"),
       executor_("sess-" + id_.substr(0, 8)) {
+  const TenantQuotas& q = tenant_->quotas;
+  if (q.tensor_bytes && *q.tensor_bytes < max_tensor_bytes_) {
+    max_tensor_bytes_ = *q.tensor_bytes;
+    max_tensor_bytes_name_ = "tenant '" + tenant_->name + "' quotas.tensor_bytes";
+    max_tensor_bytes_key_ = "quotas.tensor_bytes";
+  }
+  if (q.ops_per_batch && *q.ops_per_batch < max_ops_per_batch_) {
+    max_ops_per_batch_ = *q.ops_per_batch;
+    max_ops_per_batch_name_ = "tenant '" + tenant_->name + "' quotas.ops_per_batch";
+    max_ops_per_batch_key_ = "quotas.ops_per_batch";
+  }
   exec_.generator = &generator_;
   exec_.tracker = tracker_;
+  // Kernels check every buffer, scratch included, against the daemon's
+  // limit; the tenant's tensor_bytes quota is about the tensors it makes
+  // (checked on each op's results and on uploads), not a kernel's scratch.
   exec_.max_tensor_bytes = config_.limits.max_tensor_bytes;
   exec_.handles = handle_sink_;
   exec_.callback = [this](autograd::CallbackKind kind, uint64_t handle, std::vector<Tensor> grads) {
@@ -56,92 +113,182 @@ Session::Session(std::string id, std::string client_name, const Config& config)
 }
 
 Session::~Session() {
-  closing_ = true;  // a backward waiting on this client gives up
+  Close();
   executor_.Drain();
   // Objects of fetches the client never read (it unlinks the ones it read).
   for (const auto& name : fetch_segments_) UnlinkSharedMemory(name);
+  // Freed here rather than with the members, so the log can say whether
+  // anything outlived them (it should not: the tracker then reads 0).
+  const size_t tensors = tensors_.size() + uploads_.size();
+  tensors_.clear();
+  uploads_.clear();
+  spdlog::info("session {} freed: {} tensors, {} bytes still tracked", id_.substr(0, 8), tensors,
+               tracker_->bytes.load());
 }
 
-bool Session::Enqueue(InboundMessage msg) {
-  auto shared = std::make_shared<InboundMessage>(std::move(msg));
-  executor_.Submit([this, shared] {
-    Run(*shared->msg);
-    AfterItem();
-  });
-  if (executor_.pending() <= kMaxQueuedMessages) return true;
+bool Session::Enqueue(StreamSink* from, InboundMessage msg) {
+  const v1::ClientMessage& m = *msg.msg;
+  {
+    std::lock_guard<std::mutex> lock(stream_mu_);
+    if (sink_ != from || closing_) return false;  // replaced or closed: being finished
+    if (m.ack() != 0) TrimReplies(m.ack());
+    if (m.kind_case() == v1::ClientMessage::KIND_NOT_SET) return true;  // an ack alone
+    const uint64_t seq = m.has_batch() ? m.batch().seq() : m.upload().seq();
+    if (seq <= accepted_seq_ && seq != 0) return true;  // a resend of an accepted message
+    if (seq != accepted_seq_ + 1) {
+      const char* what = m.has_batch() ? "batch" : "upload chunk";
+      from->Refuse(seq == 0 ? 3 /*INVALID_ARGUMENT*/ : 9 /*FAILED_PRECONDITION*/,
+                   seq == 0 ? "[stream] " + std::string(what) +
+                                  " without a seq: every batch and upload chunk takes the "
+                                  "session's next number, from 1"
+                            : "[stream] " + std::string(what) + " seq " + std::to_string(seq) +
+                                  " after " + std::to_string(accepted_seq_) + ": seq " +
+                                  std::to_string(accepted_seq_ + 1) +
+                                  (seq > accepted_seq_ + 2
+                                       ? " to " + std::to_string(seq - 1) + " are missing"
+                                       : " is missing"));
+      return false;
+    }
+    accepted_seq_ = seq;
+    bytes_since_ack_ += msg.arena->SpaceUsed();
+    // Acks ride on replies; a client streaming work with no replies gets a
+    // bare ack now and then, so its replay buffer stays small.
+    if (seq - acked_to_client_ >= kAckEveryMessages || bytes_since_ack_ >= kAckEveryBytes) {
+      auto ack = std::make_shared<v1::ServerMessage>();
+      ack->set_ack(seq);
+      acked_to_client_ = seq;
+      bytes_since_ack_ = 0;
+      sink_->Send(std::move(ack));
+    }
+    // Submitted under the lock: messages of two streams cannot overtake
+    // each other between the seq check and the queue.
+    auto shared = std::make_shared<InboundMessage>(std::move(msg));
+    executor_.Submit([this, shared] {
+      Run(*shared->msg);
+      AfterItem();
+    });
+  }
+  // While Send waits for the client's acks, they must be read.
+  if (executor_.pending() <= kMaxQueuedMessages || waiting_for_acks_) return true;
   reading_paused_ = true;
-  // The executor may have drained everything before the flag was set; then
-  // no AfterItem would resume reading, so check again.
-  if (executor_.pending() <= kResumeBelow && reading_paused_.exchange(false)) return true;
+  // The executor may have drained everything, or Send started waiting for
+  // acks, before the flag was set; then nobody would resume reading, so
+  // check again.
+  if ((executor_.pending() <= kResumeBelow || waiting_for_acks_) &&
+      reading_paused_.exchange(false)) {
+    return true;
+  }
+  metrics::StreamBackpressure();
   return false;
 }
 
 void Session::AfterItem() {
   if (executor_.pending() > kResumeBelow + 1) return;
   if (!reading_paused_.exchange(false)) return;
-  std::lock_guard<std::mutex> lock(sink_mu_);
+  std::lock_guard<std::mutex> lock(stream_mu_);
   if (sink_) sink_->ResumeReading();
 }
 
 void Session::EnqueueEndOfStream(StreamSink* sink) {
-  executor_.Submit([this, sink] {
-    std::lock_guard<std::mutex> lock(sink_mu_);
-    if (sink_ == sink) sink->FinishWhenFlushed();
+  uint64_t attachment;
+  {
+    std::lock_guard<std::mutex> lock(stream_mu_);
+    if (sink_ != sink) return;
+    attachment = attach_count_;
+  }
+  executor_.Submit([this, attachment] {
+    std::lock_guard<std::mutex> lock(stream_mu_);
+    if (sink_ && attach_count_ == attachment) sink_->FinishWhenFlushed();
   });
 }
 
-void Session::Attach(StreamSink* sink) {
-  std::lock_guard<std::mutex> lock(sink_mu_);
+std::optional<uint64_t> Session::Attach(StreamSink* sink, uint64_t client_ack) {
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  if (closing_) return std::nullopt;
+  if (sink_) sink_->Refuse(10 /*ABORTED*/, "[stream] replaced by a newer stream of this session");
   sink_ = sink;
+  ++attach_count_;
   reading_paused_ = false;  // a new stream starts reading
+  TrimReplies(client_ack);
+  for (const SentReply& r : unacked_replies_) sink->Send(r.msg);
+  acked_to_client_ = accepted_seq_;  // the stream's metadata tells it
+  bytes_since_ack_ = 0;
+  spdlog::info("session {}: stream attached (attachment {}, client seq {} accepted, {} replies "
+               "sent again)", id_.substr(0, 8), attach_count_, accepted_seq_,
+               unacked_replies_.size());
+  return accepted_seq_;
 }
 
 void Session::Detach(StreamSink* sink) {
-  std::lock_guard<std::mutex> lock(sink_mu_);
+  std::lock_guard<std::mutex> lock(stream_mu_);
   if (sink_ == sink) {
     sink_ = nullptr;
     last_detached_ = std::chrono::steady_clock::now();
+    spdlog::info("session {}: stream detached (attachment {})", id_.substr(0, 8), attach_count_);
   }
 }
 
-void Session::Kill(const std::string& reason) {
-  closing_ = true;
-  std::lock_guard<std::mutex> lock(sink_mu_);
-  if (sink_) sink_->Abort(reason);
-}
-
 bool Session::attached() const {
-  std::lock_guard<std::mutex> lock(sink_mu_);
+  std::lock_guard<std::mutex> lock(stream_mu_);
   return sink_ != nullptr;
 }
 
+void Session::Close() { Close(1 /*CANCELLED*/, "[session] session " + id_ + " was closed"); }
+
+void Session::Close(int code, const std::string& message) {
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  if (closing_.exchange(true)) return;
+  if (sink_) sink_->Refuse(code, message);
+  replies_cv_.notify_all();
+}
+
 std::chrono::steady_clock::time_point Session::last_detached() const {
-  std::lock_guard<std::mutex> lock(sink_mu_);
+  std::lock_guard<std::mutex> lock(stream_mu_);
   return last_detached_;
 }
 
+void Session::TrimReplies(uint64_t ack) {
+  bool trimmed = false;
+  while (!unacked_replies_.empty() && unacked_replies_.front().msg->seq() <= ack) {
+    unacked_reply_bytes_ -= unacked_replies_.front().bytes;
+    unacked_replies_.pop_front();
+    trimmed = true;
+  }
+  if (trimmed) replies_cv_.notify_all();
+}
+
 void Session::Send(v1::ServerMessage msg) {
-  // Holding sink_mu_ keeps the sink alive: its OnDone detaches under the same
-  // lock. The sink's Send returns promptly once its stream is cancelled.
-  std::lock_guard<std::mutex> lock(sink_mu_);
-  if (sink_) sink_->Send(std::move(msg));
+  // Holding stream_mu_ keeps the sink alive: its OnDone detaches under the
+  // same lock.
+  std::unique_lock<std::mutex> lock(stream_mu_);
+  if (unacked_reply_bytes_ >= kMaxUnackedReplyBytes && !closing_) {
+    // The acks come with client messages: reading must not stay paused.
+    waiting_for_acks_ = true;
+    if (reading_paused_.exchange(false) && sink_) sink_->ResumeReading();
+    replies_cv_.wait(lock, [this] { return unacked_reply_bytes_ < kMaxUnackedReplyBytes || closing_; });
+    waiting_for_acks_ = false;
+  }
+  if (closing_) return;
+  msg.set_seq(next_reply_seq_++);
+  msg.set_ack(accepted_seq_);
+  acked_to_client_ = accepted_seq_;
+  bytes_since_ack_ = 0;
+  const size_t bytes = msg.ByteSizeLong();
+  auto shared = std::make_shared<const v1::ServerMessage>(std::move(msg));
+  unacked_replies_.push_back(SentReply{shared, bytes});
+  unacked_reply_bytes_ += bytes;
+  if (sink_) sink_->Send(std::move(shared));
 }
 
 void Session::Run(const v1::ClientMessage& msg) {
+  if (closing_) return;  // nobody will read the results
   autograd::ScopedExecContext scope(&exec_);
   if (msg.has_batch()) {
+    const auto start = std::chrono::steady_clock::now();
     RunBatch(msg.batch());
+    metrics::BatchExecuted(SecondsSince(start));
   } else if (msg.has_upload()) {
     RunUpload(msg.upload());
-  } else {
-    // Parsed, but carrying nothing this daemon knows: a corrupt message
-    // (fields of the wrong wire type parse as unknown fields) or a newer
-    // client. Silence would leave the client waiting for results.
-    OpError e(ErrorKind::kValue, "[stream] client message carries neither a batch nor an upload "
-              "(corrupt, or from a newer protocol version)");
-    v1::ServerMessage m;
-    *m.mutable_error() = *MakeError(e, nullptr, 0, 0);
-    Send(std::move(m));
   }
   SendReleasedHandles();
 }
@@ -224,20 +371,33 @@ std::vector<Tensor> Session::RunCallback(autograd::CallbackKind kind, uint64_t h
   return out;
 }
 
+void Session::RejectBatch(const v1::Batch& batch, const OpError& e) {
+  auto err = MakeError(e, nullptr, batch.seq(), 0);
+  // Poison every output so later uses fail rather than read garbage.
+  for (const auto& rec : batch.ops()) {
+    for (uint64_t id : rec.outputs()) PoisonOutput(id, err);
+  }
+  v1::ServerMessage m;
+  *m.mutable_error() = *err;
+  Send(std::move(m));
+}
+
 void Session::RunBatch(const v1::Batch& batch) {
-  if (static_cast<uint64_t>(batch.ops_size()) > config_.limits.max_ops_per_batch) {
-    OpError e(ErrorKind::kResource,
-              "[stream] batch of " + std::to_string(batch.ops_size()) +
-                  " ops exceeds limits.max_ops_per_batch (" +
-                  std::to_string(config_.limits.max_ops_per_batch) + ")");
-    auto err = MakeError(e, nullptr, batch.seq(), 0);
-    // Poison every output so later uses fail rather than read garbage.
-    for (const auto& rec : batch.ops()) {
-      for (uint64_t id : rec.outputs()) PoisonOutput(id, err);
-    }
-    v1::ServerMessage m;
-    *m.mutable_error() = *err;
-    Send(std::move(m));
+  for (uint64_t id : batch.early_releases()) {
+    if (tensors_.erase(id)) --live_tensors_;
+  }
+  // A batch of no ops (only fetches, releases or a sync) is not a request
+  // against the rate quota: refusing it would only stop the client reading
+  // its own results.
+  std::string over_rate = usage_ && batch.ops_size() > 0 ? usage_->AdmitRequest() : "";
+  if (static_cast<uint64_t>(batch.ops_size()) > max_ops_per_batch_) {
+    metrics::QuotaRejected(max_ops_per_batch_key_);
+    RejectBatch(batch, OpError(ErrorKind::kResource,
+                               "[stream] batch of " + std::to_string(batch.ops_size()) +
+                                   " ops exceeds " + max_ops_per_batch_name_ + " (" +
+                                   std::to_string(max_ops_per_batch_) + ")"));
+  } else if (!over_rate.empty()) {
+    RejectBatch(batch, OpError(ErrorKind::kResource, "[stream] " + over_rate));
   } else {
     for (int i = 0; i < batch.ops_size(); ++i) RunOp(batch.ops(i), batch.seq(), i);
   }
@@ -300,15 +460,29 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
       for (uint64_t id : rec.outputs()) PoisonOutput(id, inherited);
       return;
     }
-    CheckedResults checked = CheckResults(*op, args, rec, config_.limits.max_tensor_bytes,
-                                          [this](uint64_t id) { return tensors_.contains(id); });
-    TD_CHECK(live_tensors_ + checked.output_ids <= config_.limits.max_live_tensors, kResource, "[",
-             op->name, "] session has ", live_tensors_.load(),
-             " live tensors; limits.max_live_tensors is ", config_.limits.max_live_tensors);
+    // Counted from here: the op is known and its inputs are live.
+    OpTimer timer(op->index, inputs.empty() ? Device{} : inputs.front()->meta.device);
+    CheckedResults checked =
+        CheckResults(*op, args, rec, [this](uint64_t id) { return tensors_.contains(id); });
+    std::vector<TensorMeta>& metas = checked.metas;
+    if (!metas.empty()) timer.set_device(metas.front().device);
+    if (live_tensors_ + checked.output_ids > config_.limits.max_live_tensors) {
+      metrics::QuotaRejected("limits.max_live_tensors");
+      Fail(ErrorKind::kResource, "[", op->name, "] session has ", live_tensors_.load(),
+           " live tensors; limits.max_live_tensors is ", config_.limits.max_live_tensors);
+    }
+    for (const TensorMeta& m : metas) {
+      if (m.nbytes() > max_tensor_bytes_) {
+        metrics::QuotaRejected(max_tensor_bytes_key_);
+        Fail(ErrorKind::kResource, "[", op->name, "] result of ", ShapeStr(m.sizes), " ",
+             DTypeName(m.dtype), " needs ", m.nbytes(), " bytes; ", max_tensor_bytes_name_,
+             " is ", max_tensor_bytes_);
+      }
+    }
     // A guard, not an assignment: a backward waiting on a callback runs this
     // record nested, and gets its own mode back afterwards.
     autograd::GradModeGuard grad_mode(!rec.no_grad());
-    std::vector<Tensor> results = autograd::Execute(*op, args, inputs, std::move(checked.metas));
+    std::vector<Tensor> results = autograd::Execute(*op, args, inputs, std::move(metas));
     if (checked.aliases_input) results.clear();
     for (int i = 0; i < rec.outputs_size(); ++i) Bind(rec.outputs(i), Slot{std::move(results[i]), nullptr});
   } catch (const OpError& e) {
@@ -333,6 +507,7 @@ void Session::FailOp(const OpError& e, const v1::OpRecord& rec, uint64_t seq, ui
 }
 
 void Session::RunFetch(const v1::Fetch& fetch) {
+  const auto start = std::chrono::steady_clock::now();
   v1::ServerMessage m;
   v1::FetchReply* r = m.mutable_fetch();
   r->set_request_id(fetch.request_id());
@@ -365,15 +540,16 @@ void Session::RunFetch(const v1::Fetch& fetch) {
   r->set_total_bytes(total);
   if (fetch.metadata_only() || total == 0) {
     Send(std::move(m));
+    metrics::Fetched(0, metrics::Transport::kStream, SecondsSince(start));
     return;
   }
   Tensor src;
   try {
     // A broadcast view (expand) can name far more elements than its storage
     // holds; the contiguous copy a fetch makes is a new tensor like any other.
-    TD_CHECK(total <= config_.limits.max_tensor_bytes, kResource, "[fetch] tensor ", fetch.tensor(),
-             " of ", ShapeStr(t.sizes()), " ", DTypeName(t.dtype()), " needs ", total,
-             " contiguous bytes; limits.max_tensor_bytes is ", config_.limits.max_tensor_bytes);
+    TD_CHECK(total <= max_tensor_bytes_, kResource, "[fetch] tensor ", fetch.tensor(), " of ",
+             ShapeStr(t.sizes()), " ", DTypeName(t.dtype()), " needs ", total,
+             " contiguous bytes; ", max_tensor_bytes_name_, " is ", max_tensor_bytes_);
     src = ToHost(t, tracker_);
   } catch (const OpError& e) {
     *r->mutable_error() = *MakeError(e, nullptr, 0, 0);
@@ -394,6 +570,7 @@ void Session::RunFetch(const v1::Fetch& fetch) {
       fetch_segments_.push_back(name);
       r->set_shm_name(name);
       Send(std::move(m));
+      metrics::Fetched(total, metrics::Transport::kSharedMemory, SecondsSince(start));
       return;
     }
     spdlog::warn("session {}: fetch through shared memory failed ({}); sending chunks", id_.substr(0, 8), err);
@@ -411,14 +588,20 @@ void Session::RunFetch(const v1::Fetch& fetch) {
     p->set_last(off + n == total);
     Send(std::move(part));
   }
+  metrics::Fetched(total, metrics::Transport::kStream, SecondsSince(start));
 }
 
 void Session::RunUpload(const v1::UploadChunk& chunk) {
   try {
     auto it = uploads_.find(chunk.tensor());
     if (it == uploads_.end()) {
-      TensorMeta meta = CheckUploadHeader(chunk, config_.limits.max_tensor_bytes,
-                                          [this](uint64_t id) { return tensors_.contains(id); });
+      TensorMeta meta =
+          CheckUploadHeader(chunk, [this](uint64_t id) { return tensors_.contains(id); });
+      if (meta.nbytes() > max_tensor_bytes_) {
+        metrics::QuotaRejected(max_tensor_bytes_key_);
+        Fail(ErrorKind::kResource, "[upload] tensor of ", meta.nbytes(), " bytes exceeds ",
+             max_tensor_bytes_name_, " (", max_tensor_bytes_, ")");
+      }
       it = uploads_.emplace(chunk.tensor(), Upload{Tensor::Empty(meta, tracker_), 0}).first;
     }
     Upload& up = it->second;
@@ -438,6 +621,8 @@ void Session::RunUpload(const v1::UploadChunk& chunk) {
              " bytes received)");
     CopyBytes(up.tensor.raw() + chunk.offset(), bytes.data(), bytes.size());
     up.received += bytes.size();
+    metrics::Uploaded(bytes.size(), chunk.region_bytes() > 0 ? metrics::Transport::kSharedMemory
+                                                             : metrics::Transport::kStream);
     if (chunk.region_bytes() > 0) {
       v1::ServerMessage released;
       released.mutable_released()->set_region_offset(chunk.region_offset());

@@ -28,18 +28,22 @@ struct InboundMessage {
   }
 };
 
+// Threading: the session calls these under its stream lock, from its
+// executor thread or a gRPC thread; none of them blocks.
 class StreamSink {
  public:
   virtual ~StreamSink() = default;
-  // Queues a reply. Blocks while too many reply bytes are unsent (flow
-  // control for large fetches); returns at once if the stream has ended.
-  virtual void Send(v1::ServerMessage msg) = 0;
+  // Queues a reply for writing; drops it if the stream has ended (the
+  // session keeps unacknowledged replies for the next stream).
+  virtual void Send(std::shared_ptr<const v1::ServerMessage> msg) = 0;
   // Asks the stream to read the next client message (after backpressure).
   virtual void ResumeReading() = 0;
   // Ends the stream with OK once queued replies are written.
   virtual void FinishWhenFlushed() = 0;
-  // Ends the stream now with ABORTED and `reason`, dropping unsent replies.
-  virtual void Abort(const std::string& reason) = 0;
+  // Ends the stream now with a gRPC status code and message (a sequence
+  // gap, a newer stream of the session, the session closed); unwritten
+  // replies are dropped.
+  virtual void Refuse(int code, std::string message) = 0;
 };
 
 }  // namespace tensord

@@ -46,8 +46,12 @@ void RetireCore() {
   auto counts = g.core->op_counts();
   if (g.op_counts_closed.size() < counts.size()) g.op_counts_closed.resize(counts.size());
   for (size_t i = 0; i < counts.size(); ++i) g.op_counts_closed[i] += counts[i];
-  g.core->Close();
-  g.core.reset();
+  std::shared_ptr<Core> core = std::move(g.core);
+  // Closing waits for the daemon to finish the session's queued work (and,
+  // with the connection down, for re-attach attempts): other Python threads
+  // go on meanwhile.
+  nb::gil_scoped_release unlocked;
+  core->Close();
 }
 
 std::shared_ptr<Core>& CurrentCore() {
@@ -389,6 +393,12 @@ void RaisePython(const char* exc, const std::string& msg) {
   else if (!std::strcmp(exc, "TypeError")) type = PyExc_TypeError;
   else if (!std::strcmp(exc, "ValueError")) type = PyExc_ValueError;
   else if (!std::strcmp(exc, "NotImplementedError")) type = PyExc_NotImplementedError;
+  else if (!std::strcmp(exc, "OutOfMemoryError")) {
+    // torch.cuda.OutOfMemoryError, a RuntimeError subclass.
+    nb::object cls = nb::module_::import_("tensord.cuda").attr("OutOfMemoryError");
+    PyErr_SetString(cls.ptr(), msg.c_str());
+    return;
+  }
   PyErr_SetString(type, msg.c_str());
 }
 
@@ -501,9 +511,13 @@ NB_MODULE(_C, m) {
         return nb::make_tuple(std::vector<int64_t>(m.sizes), std::vector<int64_t>(m.strides), m.offset, std::string(DTypeName(m.dtype)));
       })
       // Autograd metadata (the Python API is in tensord/_autograd.py).
-      .def_prop_ro("_requires_grad", [](PyTensor& t) { return t.impl->requires_grad; })
-      .def_prop_ro("_is_leaf", [](PyTensor& t) { return t.impl->is_leaf(); })
+      .def_prop_ro("_requires_grad", [](PyTensor& t) { return t.impl->RequiresGrad(); })
+      .def_prop_ro("_is_leaf", [](PyTensor& t) {
+        t.impl->RefreshViewGradFn();
+        return t.impl->is_leaf();
+      })
       .def_prop_ro("_grad_fn_name", [](PyTensor& t) -> nb::object {
+        t.impl->RefreshViewGradFn();
         if (t.impl->grad_fn) return nb::str(t.impl->grad_fn->grad_name.c_str());
         if (t.impl->opaque_grad_fn) {
           return nb::str(t.impl->custom_grad_fn_name.empty() ? "BackwardResult"
@@ -585,6 +599,7 @@ NB_MODULE(_C, m) {
       d["doc"] = op.doc;
       d["autograd"] = op.autograd == Autograd::kFormula         ? "formula"
                       : op.autograd == Autograd::kNotImplemented ? "not_implemented"
+                      : op.autograd == Autograd::kNotInTorch     ? "not_in_torch"
                                                                  : "none";
       nb::list grad_params;
       for (size_t i = 0; i < op.params.size(); ++i) {
@@ -605,9 +620,17 @@ NB_MODULE(_C, m) {
     g.device_type = device_type;
     g.package_dir = package_dir;
   });
-  m.def("connect", [](const std::string& address) {
+  m.def("connect", [](const std::string& address, const std::string& token, bool tls,
+                      const std::string& tls_ca, const std::string& tls_cert,
+                      const std::string& tls_key, const std::string& tls_server_name) {
     client::ConnectOptions o;
     o.client_name = "tensord-python";
+    o.token = token;
+    o.tls.enabled = tls;
+    o.tls.ca_file = tls_ca;
+    o.tls.cert_file = tls_cert;
+    o.tls.key_file = tls_key;
+    o.tls.server_name = tls_server_name;
     std::shared_ptr<Core> core;
     {
       nb::gil_scoped_release unlocked;
@@ -616,7 +639,8 @@ NB_MODULE(_C, m) {
     RetireCore();
     core->SetCallbackHandler([](client::CallbackRequest req) { RunCallback(std::move(req)); });
     g.core = core;
-  });
+  }, nb::arg("address"), nb::arg("token") = "", nb::arg("tls") = false, nb::arg("tls_ca") = "",
+     nb::arg("tls_cert") = "", nb::arg("tls_key") = "", nb::arg("tls_server_name") = "");
   m.def("disconnect", [] { RetireCore(); });
   m.def("_set_callback", [](nb::object fn) { g.callback = fn; });
   m.def("_take_released_handles", [] {
@@ -656,12 +680,12 @@ NB_MODULE(_C, m) {
     nb::dict d;
     d["ops_recorded"] = g.core ? g.core->ops_recorded() : 0;
     d["batches_sent"] = g.core ? g.core->batches_sent() : 0;
+    d["reattaches"] = g.core ? g.core->reattaches() : 0;
     return d;
   });
   // Drop the connection before the interpreter tears down nanobind.
   nb::module_::import_("atexit").attr("register")(nb::cpp_function([] {
-    if (g.core) g.core->Close();
-    g.core.reset();
+    RetireCore();
     ClearLocations();
     for (auto& d : g.dtypes) d.reset();
     g.size_type.reset();

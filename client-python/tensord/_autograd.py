@@ -12,6 +12,9 @@ from . import _C
 Tensor = _C.Tensor
 
 
+_MANUAL_NODES = frozenset({"CopySlices"})
+
+
 class Node:
     """A tensor's grad_fn as the client knows it: its name."""
 
@@ -21,6 +24,10 @@ class Node:
         self._name = name
 
     def name(self) -> str:
+        # PyTorch's hand-written nodes (not generated from derivatives.yaml)
+        # carry their C++ namespace in name(), not in repr.
+        if self._name in _MANUAL_NODES:
+            return "torch::autograd::" + self._name
         return self._name
 
     def __repr__(self) -> str:

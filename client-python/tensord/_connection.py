@@ -39,7 +39,9 @@ def _start_embedded() -> str:
     sock = os.path.join(_embedded_dir, "daemon.sock")
     log = open(os.path.join(_embedded_dir, "daemon.log"), "wb")
     _embedded = subprocess.Popen(
-        [_daemon_binary(), "--listen", "unix:" + sock, "--log-level", "warn"],
+        # A private daemon: no metrics endpoint on the machine's shared port.
+        [_daemon_binary(), "--listen", "unix:" + sock, "--log-level", "warn",
+         "--metrics-listen", ""],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 15
     while not os.path.exists(sock):
@@ -68,11 +70,26 @@ def _stop_embedded() -> None:
         shutil.rmtree(_embedded_dir, ignore_errors=True)
 
 
-def connect(address: str | None = None) -> None:
-    """Connects this process to a daemon (HOST:PORT or unix:PATH)."""
+def connect(address: str | None = None, *, token: str | None = None, tls: bool = False,
+            tls_ca: str | os.PathLike[str] | None = None,
+            tls_cert: str | os.PathLike[str] | None = None,
+            tls_key: str | os.PathLike[str] | None = None,
+            tls_server_name: str | None = None) -> None:
+    """Connects this process to a daemon (HOST:PORT or unix:PATH).
+
+    token: the tenant's token, for a daemon with a tenants file (default
+    $TENSORD_TOKEN). TLS is used when tls=True or any TLS file is given:
+    tls_ca, the PEM CA that signed the daemon's certificate (default
+    $TENSORD_TLS_CA; else the system's roots); tls_cert and tls_key, a client
+    certificate and its key for a daemon that requires one ($TENSORD_TLS_CERT,
+    $TENSORD_TLS_KEY); tls_server_name, the name the daemon's certificate
+    carries when the address differs ($TENSORD_TLS_SERVER_NAME). $TENSORD_TLS=1
+    turns TLS on. Arguments win over the environment (docs/security.md).
+    """
     if address is None:
         address = os.environ.get("TENSORD_ADDR") or _start_embedded()
-    _C.connect(address)
+    _C.connect(address, token or "", tls, os.fspath(tls_ca or ""), os.fspath(tls_cert or ""),
+               os.fspath(tls_key or ""), tls_server_name or "")
 
 
 def ensure_connected() -> None:

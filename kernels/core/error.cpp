@@ -8,6 +8,7 @@ const char* ErrorKindPythonName(ErrorKind kind) {
     case ErrorKind::kType: return "TypeError";
     case ErrorKind::kValue: return "ValueError";
     case ErrorKind::kNotImplemented: return "NotImplementedError";
+    case ErrorKind::kOutOfMemory: return "OutOfMemoryError";
     default: return "RuntimeError";
   }
 }
@@ -16,7 +17,8 @@ int ErrorKindGrpcCode(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::kIndex: return 11;           // OUT_OF_RANGE
     case ErrorKind::kNotImplemented: return 12;  // UNIMPLEMENTED
-    case ErrorKind::kResource: return 8;         // RESOURCE_EXHAUSTED
+    case ErrorKind::kResource:
+    case ErrorKind::kOutOfMemory: return 8;      // RESOURCE_EXHAUSTED
     case ErrorKind::kNotFound: return 5;         // NOT_FOUND
     case ErrorKind::kInternal: return 13;        // INTERNAL
     default: return 3;                           // INVALID_ARGUMENT

@@ -24,6 +24,7 @@ enum class ErrorKind {
   kResource,        // RuntimeError with RESOURCE_EXHAUSTED: over a limit
   kNotFound,        // RuntimeError with NOT_FOUND: unknown tensor id or op
   kInternal,        // RuntimeError with INTERNAL: a tensord bug
+  kOutOfMemory,     // torch.cuda.OutOfMemoryError with RESOURCE_EXHAUSTED: GPU memory
 };
 
 const char* ErrorKindPythonName(ErrorKind kind);

@@ -9,6 +9,7 @@
 #include <new>
 
 #include "kernels/core/error.h"
+#include "kernels/core/quota_observer.h"
 
 namespace tensord {
 namespace {
@@ -84,19 +85,65 @@ Allocator* CpuAllocator() {
   return &allocator;
 }
 
+namespace {
+
+std::atomic<QuotaRejectionObserver> g_quota_rejection_observer{nullptr};
+
+// Reserves `n` bytes of the tracker's tenant quota on `device`, or throws
+// RESOURCE_EXHAUSTED naming the quota and the numbers.
+void Reserve(MemoryTracker& tracker, const Device& device, int64_t n) {
+  if (MemoryQuota* q = tracker.quota.get()) {
+    const int64_t limit = q->limit(device);
+    std::atomic<int64_t>& used = q->used[MemoryQuota::Slot(device)];
+    const int64_t after = used.fetch_add(n) + n;
+    if (limit > 0 && after > limit) {
+      used.fetch_sub(n);
+      if (QuotaRejectionObserver observe = g_quota_rejection_observer.load()) observe(device);
+      Fail(device.is_cpu() ? ErrorKind::kResource : ErrorKind::kOutOfMemory, "tenant '", q->tenant, "' is over its memory quota on ",
+           device.str(), " (quotas.memory_bytes.", device.is_cpu() ? "cpu" : "cuda",
+           "): this allocation of ", n, " bytes would make ", after, " bytes, over the limit of ",
+           limit, " bytes");
+    }
+  }
+  tracker.bytes += n;
+  tracker.device_bytes[MemoryQuota::Slot(device)] += n;
+}
+
+}  // namespace
+
+void SetMemoryQuotaRejectionObserver(QuotaRejectionObserver observer) {
+  g_quota_rejection_observer.store(observer);
+}
+
+namespace {
+
+void Unreserve(MemoryTracker& tracker, const Device& device, int64_t n) {
+  if (MemoryQuota* q = tracker.quota.get()) q->used[MemoryQuota::Slot(device)] -= n;
+  tracker.bytes -= n;
+  tracker.device_bytes[MemoryQuota::Slot(device)] -= n;
+}
+
+}  // namespace
+
 Storage::Storage(size_t nbytes, Device device, Allocator* allocator,
                  std::shared_ptr<MemoryTracker> tracker)
-    : data_(allocator->Allocate(nbytes)),
+    : data_(nullptr),
       nbytes_(nbytes),
       device_(device),
       allocator_(allocator),
       tracker_(std::move(tracker)) {
-  if (tracker_) tracker_->bytes += static_cast<int64_t>(nbytes_);
+  if (tracker_) Reserve(*tracker_, device_, static_cast<int64_t>(nbytes_));
+  try {
+    data_ = allocator->Allocate(nbytes);
+  } catch (...) {
+    if (tracker_) Unreserve(*tracker_, device_, static_cast<int64_t>(nbytes_));
+    throw;
+  }
 }
 
 Storage::~Storage() {
   allocator_->Free(data_, nbytes_);
-  if (tracker_) tracker_->bytes -= static_cast<int64_t>(nbytes_);
+  if (tracker_) Unreserve(*tracker_, device_, static_cast<int64_t>(nbytes_));
 }
 
 Tensor Tensor::Empty(const TensorMeta& meta, std::shared_ptr<MemoryTracker> tracker,

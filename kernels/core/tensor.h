@@ -3,9 +3,11 @@
 #ifndef TENSORD_KERNELS_CORE_TENSOR_H_
 #define TENSORD_KERNELS_CORE_TENSOR_H_
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "kernels/core/tensor_meta.h"
 
@@ -25,10 +27,27 @@ struct Allocator {
 Allocator* CpuAllocator();
 
 
-// Counts the bytes of live storages of one owner (a session), so a quota
-// can be checked before allocating.
+// The memory a tenant may hold on each device, and what its sessions hold
+// now. Storages reserve their bytes here before they allocate, so a tenant
+// over its quota fails its own request and nobody else's.
+struct MemoryQuota {
+  static constexpr size_t kSlots = 17;  // cpu, cuda:0 .. cuda:15
+  static size_t Slot(const Device& d) {
+    return d.is_cpu() ? 0 : (d.index >= 0 && d.index < 16 ? 1 + static_cast<size_t>(d.index) : 16);
+  }
+  std::string tenant;
+  int64_t cpu_limit = 0;   // bytes per device; 0: unlimited
+  int64_t cuda_limit = 0;
+  std::array<std::atomic<int64_t>, kSlots> used{};
+  int64_t limit(const Device& d) const { return d.is_cpu() ? cpu_limit : cuda_limit; }
+};
+
+// Counts the bytes of live storages of one owner (a session), per device,
+// and charges them to its tenant's quota (when it has one).
 struct MemoryTracker {
   std::atomic<int64_t> bytes{0};
+  std::array<std::atomic<int64_t>, MemoryQuota::kSlots> device_bytes{};
+  std::shared_ptr<MemoryQuota> quota;
 };
 
 class Storage {

@@ -295,11 +295,13 @@ void ConvolutionBackwardKernel(KernelContext& ctx) {
 }  // namespace
 
 void RegisterPoolKernels(KernelRegistry& r);
+void RegisterResampleKernels(KernelRegistry& r);
 
 void RegisterConvKernels(KernelRegistry& r) {
   r.Register("convolution", Device::Kind::kCPU, &ConvolutionKernel);
   r.Register("convolution_backward", Device::Kind::kCPU, &ConvolutionBackwardKernel);
   RegisterPoolKernels(r);
+  RegisterResampleKernels(r);
 }
 
 }  // namespace tensord

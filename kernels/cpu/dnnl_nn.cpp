@@ -1,7 +1,9 @@
 // float32 pooling and normalisation on oneDNN (see dnnl_util.h): avg_pool2d
 // (+ backward) on pooling_v2, native_batch_norm (+ backward) on
 // batch_normalization, native_layer_norm (+ backward) on
-// layer_normalization, all in plain row-major layouts. PyTorch's
+// layer_normalization, native_group_norm (+ backward) on
+// layer_normalization over (N * group) rows, all in plain row-major
+// layouts. PyTorch's
 // invstd/rstd is 1/sqrt(var + eps) of oneDNN's biased variance; a training
 // backward passes 1/invstd^2 as the variance with eps 0.
 #include <cmath>
@@ -15,6 +17,7 @@
 #include "kernels/cpu/dnnl_util.h"
 #include "kernels/core/error.h"
 #include "kernels/cpu/nn_util.h"
+#include "kernels/cpu/parallel.h"
 
 namespace tensord {
 
@@ -77,7 +80,9 @@ using dnnl::memory;
 using Flags = dnnl::normalization_flags;
 constexpr auto kF32 = memory::data_type::f32;
 
-enum Kind : int64_t { kAvgPool = 1, kAvgPoolBack, kBatchNorm, kBatchNormBack, kLayerNorm, kLayerNormBack };
+enum Kind : int64_t {
+  kAvgPool = 1, kAvgPoolBack, kBatchNorm, kBatchNormBack, kLayerNorm, kLayerNormBack, kGroupNorm, kGroupNormBack
+};
 
 dnnl::primitive_attr UserScratch() {
   dnnl::primitive_attr attr;
@@ -374,8 +379,10 @@ DnnlPrim BuildLayerNorm(int64_t rows, int64_t len, float eps, Flags flags, bool 
     p.scratch_bytes = fwd.scratchpad_desc().get_size();
   } else {
     dnnl::layer_normalization_backward::primitive_desc bwd(
-        dnnl::layer_normalization_backward::desc(dnnl::prop_kind::backward, data, data, stat, eps, flags), attr,
-        DnnlEngine(), fwd);
+        dnnl::layer_normalization_backward::desc(
+            flags == Flags::none ? dnnl::prop_kind::backward_data : dnnl::prop_kind::backward, data, data, stat,
+            eps, flags),
+        attr, DnnlEngine(), fwd);
     p.prim = dnnl::layer_normalization_backward(bwd);
     p.scratch_bytes = bwd.scratchpad_desc().get_size();
   }
@@ -457,6 +464,151 @@ bool DnnlLayerNormBackward(KernelContext& ctx) {
                    {DNNL_ARG_DIFF_SRC, Mem(p->descs[0], gi.p)},
                    {DNNL_ARG_DIFF_SCALE, Mem(p->descs[2], gw.p)},
                    {DNNL_ARG_DIFF_SHIFT, Mem(p->descs[2], gb.p)}});
+  return true;
+}
+
+// ---------------------------------------------------------------- group norm
+
+namespace {
+
+// Group norm's layout: input (N, C, HxW) of N * group rows of
+// len = C / group * HxW elements; plane (i, ch) holds HxW of them.
+struct GroupShape {
+  int64_t n, c, hxw, group;
+  explicit GroupShape(const KernelContext& ctx, int first)
+      : n(ctx.args.get_int(first)), c(ctx.args.get_int(first + 1)), hxw(ctx.args.get_int(first + 2)),
+        group(ctx.args.get_int(first + 3)) {}
+  int64_t rows() const { return n * group; }
+  int64_t len() const { return c / group * hxw; }
+  int64_t row_of_plane(int64_t plane) const { return (plane / c) * group + (plane % c) / (c / group); }
+};
+
+int64_t PlaneGrain(int64_t hxw) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, hxw)); }
+
+}  // namespace
+
+bool DnnlGroupNorm(KernelContext& ctx) {
+  const Tensor& input = ctx.tensor(0);
+  const GroupShape L(ctx, 3);
+  if (!DnnlNnEnabled() || input.dtype() != DType::kFloat32 || input.numel() == 0 || L.len() == 0) return false;
+  Tensor w, b;
+  if (!F32Arg(ctx, 1, &w) || !F32Arg(ctx, 2, &b)) return false;
+  const float eps = static_cast<float>(ctx.args.get_float(7));
+  // oneDNN 2.6 has no group normalisation: layer normalisation of the rows
+  // without scale and shift gives xhat, and the per-channel affine follows.
+  auto p = DnnlCached(FloatKey(kGroupNorm, {L.rows(), L.len()}, eps, Flags::none),
+                      [&] { return BuildLayerNorm(L.rows(), L.len(), eps, Flags::none, false); });
+  if (p == nullptr) return false;
+  for (size_t i = 0; i < 3; ++i) ctx.output(i);
+  const Tensor x = ContiguousOf(ctx, input);
+  Buf y(ctx, x.numel(), &ctx.outputs[0]), mean(ctx, L.rows(), &ctx.outputs[1]), var(ctx, L.rows());
+  DnnlExecute(*p, {{DNNL_ARG_SRC, Mem(p->descs[0], x.data<float>())},
+                   {DNNL_ARG_DST, Mem(p->descs[0], y.p)},
+                   {DNNL_ARG_MEAN, Mem(p->descs[1], mean.p)},
+                   {DNNL_ARG_VARIANCE, Mem(p->descs[1], var.p)}});
+  if (w.defined() || b.defined()) {
+    const float* wp = w.defined() ? w.data<float>() : nullptr;
+    const float* bp = b.defined() ? b.data<float>() : nullptr;
+    ParallelFor(L.n * L.c, PlaneGrain(L.hxw), [&](int64_t lo, int64_t hi) {
+      for (int64_t plane = lo; plane < hi; ++plane) {
+        const int64_t ch = plane % L.c;
+        const float scale = wp != nullptr ? wp[ch] : 1.0f, shift = bp != nullptr ? bp[ch] : 0.0f;
+        float* yp = y.p + plane * L.hxw;
+        for (int64_t k = 0; k < L.hxw; ++k) yp[k] = yp[k] * scale + shift;
+      }
+    });
+  }
+  Buf rstd(ctx, L.rows(), &ctx.outputs[2]);
+  for (int64_t r = 0; r < L.rows(); ++r) rstd.p[r] = static_cast<float>(1.0 / std::sqrt(double(var.p[r]) + eps));
+  const Tensor* bufs[] = {&y.t, &mean.t, &rstd.t};
+  for (size_t i = 0; i < 3; ++i) {
+    if (!bufs[i]->defined()) continue;
+    CopyInto(ctx.outputs[i], bufs[i]->View(TensorMeta::Contiguous(DType::kFloat32, Device{}, ctx.outputs[i].sizes())));
+  }
+  return true;
+}
+
+bool DnnlGroupNormBackward(KernelContext& ctx) {
+  const Tensor& input = ctx.tensor(1);
+  const GroupShape L(ctx, 5);
+  if (!DnnlNnEnabled() || input.dtype() != DType::kFloat32 || ctx.tensor(0).dtype() != DType::kFloat32 ||
+      ctx.tensor(2).dtype() != DType::kFloat32 || ctx.tensor(3).dtype() != DType::kFloat32 || input.numel() == 0 ||
+      L.len() == 0) {
+    return false;
+  }
+  Tensor w;
+  if (!F32Arg(ctx, 4, &w)) return false;
+  auto p = DnnlCached(FloatKey(kGroupNormBack, {L.rows(), L.len()}, 0.0f, Flags::none),
+                      [&] { return BuildLayerNorm(L.rows(), L.len(), 0.0f, Flags::none, true); });
+  if (p == nullptr) return false;
+  for (size_t i = 0; i < 3; ++i) ctx.output(i);
+  const Tensor x = ContiguousOf(ctx, input), g = ContiguousOf(ctx, ctx.tensor(0));
+  const Tensor mean = ContiguousOf(ctx, ctx.tensor(2)), rstd = ContiguousOf(ctx, ctx.tensor(3));
+  const float* xp = x.data<float>();
+  const float* gp = g.data<float>();
+  const float* mp = mean.data<float>();
+  const float* rp = rstd.data<float>();
+  const int64_t planes = L.n * L.c;
+  if (ctx.outputs[0].numel() == x.numel()) {
+    // grad_input is layer norm's input gradient of grad * weight[channel].
+    Buf gw(ctx, w.defined() ? x.numel() : 0);
+    if (w.defined()) {
+      const float* wp = w.data<float>();
+      ParallelFor(planes, PlaneGrain(L.hxw), [&](int64_t lo, int64_t hi) {
+        for (int64_t plane = lo; plane < hi; ++plane) {
+          const float s = wp[plane % L.c];
+          for (int64_t k = plane * L.hxw, e = k + L.hxw; k < e; ++k) gw.p[k] = gp[k] * s;
+        }
+      });
+    }
+    Buf var(ctx, L.rows()), gi(ctx, x.numel(), &ctx.outputs[0]);
+    for (int64_t r = 0; r < L.rows(); ++r) var.p[r] = static_cast<float>(1.0 / (double(rp[r]) * rp[r]));
+    DnnlExecute(*p, {{DNNL_ARG_SRC, Mem(p->descs[0], xp)},
+                     {DNNL_ARG_DIFF_DST, Mem(p->descs[0], w.defined() ? gw.p : gp)},
+                     {DNNL_ARG_MEAN, Mem(p->descs[1], mp)},
+                     {DNNL_ARG_VARIANCE, Mem(p->descs[1], var.p)},
+                     {DNNL_ARG_DIFF_SRC, Mem(p->descs[0], gi.p)}});
+    if (gi.t.defined()) CopyInto(ctx.outputs[0], gi.t.View(TensorMeta::Contiguous(DType::kFloat32, Device{}, x.sizes())));
+  }
+  if (ctx.outputs[1].numel() != L.c && ctx.outputs[2].numel() != L.c) return true;
+  // grad_weight[ch] = sum over (i, k) of g * xhat, grad_bias[ch] = sum of g:
+  // per plane sum(g) and sum(g * x) in double, then xhat's affine per row.
+  std::vector<double> sum_g(planes), sum_gx(planes);
+  ParallelFor(planes, PlaneGrain(L.hxw), [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      // Independent lanes, so the adds pipeline (and vectorise).
+      constexpr int kLanes = 8;
+      double sg[kLanes] = {}, sgx[kLanes] = {};
+      const float* g0 = gp + plane * L.hxw;
+      const float* x0 = xp + plane * L.hxw;
+      int64_t k = 0;
+      for (; k + kLanes <= L.hxw; k += kLanes) {
+        for (int j = 0; j < kLanes; ++j) {
+          sg[j] += g0[k + j];
+          sgx[j] += double(g0[k + j]) * x0[k + j];
+        }
+      }
+      for (; k < L.hxw; ++k) {
+        sg[0] += g0[k];
+        sgx[0] += double(g0[k]) * x0[k];
+      }
+      sum_g[plane] = sum_gx[plane] = 0;
+      for (int j = 0; j < kLanes; ++j) {
+        sum_g[plane] += sg[j];
+        sum_gx[plane] += sgx[j];
+      }
+    }
+  });
+  Tensor gw = Filled(ctx, {L.c}, 0.0), gb = Filled(ctx, {L.c}, 0.0);
+  double* gwp = gw.data<double>();
+  double* gbp = gb.data<double>();
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    const int64_t ch = plane % L.c, r = L.row_of_plane(plane);
+    gwp[ch] += double(rp[r]) * (sum_gx[plane] - double(mp[r]) * sum_g[plane]);
+    gbp[ch] += sum_g[plane];
+  }
+  if (ctx.outputs[1].numel() == L.c) CopyInto(ctx.outputs[1], gw);
+  if (ctx.outputs[2].numel() == L.c) CopyInto(ctx.outputs[2], gb);
   return true;
 }
 

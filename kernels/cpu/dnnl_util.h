@@ -57,6 +57,8 @@ bool DnnlBatchNorm(KernelContext& ctx);
 bool DnnlBatchNormBackward(KernelContext& ctx);
 bool DnnlLayerNorm(KernelContext& ctx);
 bool DnnlLayerNormBackward(KernelContext& ctx);
+bool DnnlGroupNorm(KernelContext& ctx);
+bool DnnlGroupNormBackward(KernelContext& ctx);
 
 }  // namespace tensord
 

@@ -1,7 +1,7 @@
 // Batch, layer and group normalisation (forward and backward), softmax's
 // backward ops and the embedding helpers. Each computes in double on
 // contiguous copies, in parallel over channels (batch norm) or rows; float32
-// batch and layer norm run on oneDNN (dnnl_nn.cpp) instead.
+// batch, layer and group norm run on oneDNN (dnnl_nn.cpp) instead.
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
@@ -254,6 +254,7 @@ struct GroupLayout {
 };
 
 void GroupNormKernel(KernelContext& ctx) {
+  if (DnnlGroupNorm(ctx)) return;  // float32 on oneDNN
   const Tensor& input = ctx.tensor(0);
   const GroupLayout L(ctx, 3);
   const Tensor x = Dense(ctx, input), w = OptionalDense(ctx, 1), b = OptionalDense(ctx, 2);
@@ -281,6 +282,7 @@ void GroupNormKernel(KernelContext& ctx) {
 }
 
 void GroupNormBackwardKernel(KernelContext& ctx) {
+  if (DnnlGroupNormBackward(ctx)) return;  // float32 on oneDNN
   const Tensor& input = ctx.tensor(1);
   const GroupLayout L(ctx, 5);
   const Tensor g = Dense(ctx, ctx.tensor(0)), x = Dense(ctx, input);

@@ -1,5 +1,6 @@
 // 2-d pooling (max with indices, average, adaptive average and max) and
-// their backward ops, as loops over [N*C] planes run in parallel. Window
+// their backward ops, as loops over [N*C] planes run in parallel; float32
+// average pooling (adaptive too, where windows are uniform) runs on oneDNN. Window
 // bounds and tie/NaN rules follow ATen's CPU kernels: a NaN wins a max, and
 // indices are flat (h * W + w) within each input plane.
 #include <algorithm>
@@ -210,6 +211,15 @@ void AdaptivePool2d(KernelContext& ctx, bool is_max, bool backward) {
   Tensor& out = ctx.output(0);
   int64_t* ind = is_max ? ctx.output(1).data<int64_t>() : nullptr;
   if (out.numel() == 0) return;
+  if (!is_max && g.ih % g.oh == 0 && g.iw % g.ow == 0) {
+    // Output sizes dividing the input sizes (global pooling among them): the
+    // adaptive windows are then those of an unpadded avg_pool2d with
+    // kernel = stride = in / out, which oneDNN runs for float32.
+    Pool2dGeometry fixed = g;
+    fixed.kh = fixed.sh = g.ih / g.oh;
+    fixed.kw = fixed.sw = g.iw / g.ow;
+    if (DnnlAvgPool2d(ctx, fixed, /*count_pad=*/false, backward)) return;
+  }
   const Tensor src = ContiguousOf(ctx, ctx.tensor(0));
   const int64_t planes = g.n * g.c, area = g.ih * g.iw, oarea = g.oh * g.ow;
   DispatchFloating(out.dtype(), ctx.op.name, [&]<typename T>() {

@@ -66,6 +66,7 @@ enum class DTypeRule : uint8_t {
 enum class Autograd : uint8_t {
   kFormula,         // derivatives in ops.toml (grad_params says for which params)
   kNotImplemented,  // results require grad; backward raises "not implemented"
+  kNotInTorch,      // as kNotImplemented, with torch's error for an op it cannot differentiate
   kNone,            // results never require grad (detach, integer-valued ops)
 };
 

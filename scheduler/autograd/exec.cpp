@@ -4,6 +4,7 @@
 #include "kernels/device_backend.h"
 #include "scheduler/autograd/formula_api.h"
 #include "scheduler/autograd/node.h"
+#include "scheduler/autograd/views.h"
 
 namespace tensord::autograd {
 namespace {
@@ -26,15 +27,20 @@ void ForEachTensorOf(const OpArgs& args, size_t p, F fn) {
 }
 
 // The node recording `op`, its edges and saved inputs (before the kernel,
-// so an in-place op saves the values it overwrites).
+// so an in-place op saves the values it overwrites). `target_slot`: the
+// next edge of the in-place op's tensor (-1: none).
 std::shared_ptr<Node> MakeNode(const OpSchema& op, const OpArgs& args,
                                const std::vector<const Tensor*>& inputs, bool in_place_target_saved,
-                               int in_place_tensor) {
-  if (op.autograd == Autograd::kNotImplemented) {
-    auto node = std::make_shared<NotImplementedNode>(op.name);
+                               int in_place_tensor, int* target_slot) {
+  *target_slot = -1;
+  if (op.autograd == Autograd::kNotImplemented || op.autograd == Autograd::kNotInTorch) {
+    auto node = std::make_shared<NotImplementedNode>(op.name, op.autograd == Autograd::kNotInTorch);
     for (size_t p = 0; p < args.values.size(); ++p) {
       ForEachTensorOf(args, p, [&](int64_t i) {
         const Tensor& t = *inputs[i];
+        if (i == in_place_tensor && *target_slot < 0) {
+          *target_slot = static_cast<int>(node->next_edges.size());
+        }
         node->next_edges.push_back(RequiresGrad(t) ? GradientEdge(t) : Edge{});
         node->input_metas.push_back(InputMeta{t.dtype(), t.meta.device, t.sizes()});
       });
@@ -48,17 +54,17 @@ std::shared_ptr<Node> MakeNode(const OpSchema& op, const OpArgs& args,
   node->tensor_slot.assign(inputs.size(), -1);
   const FormulaEntry& f = FormulaTable()[op.index];
   for (const Tensor* t : inputs) {
-    node->all_input_metas.push_back(InputMeta{t->dtype(), t->meta.device, t->sizes()});
+    node->all_input_metas.push_back(t->meta);
   }
   for (size_t p = 0; p < args.values.size(); ++p) {
     const bool saved = (f.saved_inputs >> p) & 1;
     ForEachTensorOf(args, p, [&](int64_t i) {
       const Tensor& t = *inputs[i];
       if (saved) {
-        // An in-place op's formula wants the value before the write.
+        // An in-place op's formula wants the value before the write; the
+        // copy is recorded, so double backward reaches that value's history.
         if (i == in_place_tensor && in_place_target_saved) {
-          GradModeGuard no_grad(false);
-          node->inputs[i] = SavedVariable(call("clone", {Data(t)}), false);
+          node->inputs[i] = SavedVariable(call("clone", {t}), false);
         } else {
           node->inputs[i] = SavedVariable(t, false);
         }
@@ -70,7 +76,21 @@ std::shared_ptr<Node> MakeNode(const OpSchema& op, const OpArgs& args,
       }
     });
   }
+  if (in_place_tensor >= 0) *target_slot = node->tensor_slot[in_place_tensor];
   return node;
+}
+
+// The input a result aliases (a view op's base, or any input whose storage
+// a kernel returned a view of, as reshape and as_strided do); null if none.
+const Tensor* AliasedInput(const OpSchema& op, const OpArgs& args,
+                           const std::vector<const Tensor*>& inputs, const Tensor& result) {
+  if (op.returns == ReturnKind::kView || op.returns == ReturnKind::kViewList) {
+    return inputs[args.values[op.alias_param].i];
+  }
+  for (const Tensor* t : inputs) {
+    if (t->storage == result.storage) return t;
+  }
+  return nullptr;
 }
 
 void SetHistory(Tensor& t, const std::shared_ptr<Node>& node, uint32_t nr) {
@@ -113,20 +133,21 @@ std::vector<Tensor> Execute(const OpSchema& op, const OpArgs& args,
   int target = -1;  // the in-place op's tensor index
   if (in_place) target = static_cast<int>(args.values[op.alias_param].i);
   std::shared_ptr<Node> node;
+  int target_slot = -1;  // the in-place op's next edge for its tensor
+  bool rebase_view = false;  // an in-place op on a tracked view: CopySlices
   if (record) {
     if (in_place) {
+      // PyTorch's check_inplace, in its order.
       const Tensor& t = *inputs[target];
+      rebase_view = t.autograd && t.autograd->view;
+      if (rebase_view) CheckInPlaceOnView(t, op.name);
+      RefreshViewGradFn(t);  // a stale view is no leaf
       TD_CHECK(!(IsLeaf(t) && RequiresGrad(t)), kRuntime, "[", op.name,
                "] a leaf Variable that requires grad is being used in an in-place operation.");
-      // PyTorch rebases a view's base onto CopySlices; until tensord does,
-      // refuse rather than give silently wrong gradients.
-      TD_CHECK(!t.is_view, kNotImplemented, "[", op.name,
-               "] in-place operations on views are not differentiable in tensord yet (the result "
-               "would need its base's history rewritten); use an out-of-place op, or clone() the "
-               "view first");
     }
     const FormulaEntry& f = FormulaTable()[op.index];
-    node = MakeNode(op, args, inputs, in_place && ((f.saved_inputs >> op.alias_param) & 1), target);
+    node = MakeNode(op, args, inputs, in_place && ((f.saved_inputs >> op.alias_param) & 1), target,
+                    &target_slot);
   }
 
   std::vector<Tensor> results;
@@ -150,7 +171,13 @@ std::vector<Tensor> Execute(const OpSchema& op, const OpArgs& args,
     ctx.generator = ec.generator;
     ctx.tracker = ec.tracker;
     ctx.max_tensor_bytes = ec.max_tensor_bytes;
+    // Ops that only run other ops (autograd's) take no turn themselves.
+    FairShare::Turn turn;
+    if (ec.fair_share != nullptr && ec.tenant && op.variant != "autograd") {
+      turn = ec.fair_share->Acquire(*ec.tenant, device);
+    }
     kernel(ctx);
+    turn.Release();
     if (in_place) {
       inputs[target]->storage->bump_version();
       results.push_back(*inputs[target]);
@@ -172,6 +199,21 @@ std::vector<Tensor> Execute(const OpSchema& op, const OpArgs& args,
     }
   }
 
+  // Floating results that alias an input become tracked views of its base.
+  std::vector<bool> tracked(results.size(), false);
+  if (!in_place && op.autograd != Autograd::kNone) {
+    const bool multi_output = op.returns == ReturnKind::kViewList && op.name != "tensor_split";
+    for (size_t i = 0; i < results.size(); ++i) {
+      Tensor& r = results[i];
+      if (!r.defined() || !IsFloating(r.dtype())) continue;
+      const Tensor* base = AliasedInput(op, args, inputs, r);
+      if (!base) continue;
+      r.autograd = nullptr;  // a kernel may return its input itself
+      TrackView(*base, r, multi_output, ec.grad_enabled);
+      tracked[i] = true;
+    }
+  }
+
   if (node) {
     node->num_outputs = results.size();
     const bool saves = op.autograd == Autograd::kFormula && FormulaTable()[op.index].saves_results;
@@ -179,11 +221,16 @@ std::vector<Tensor> Execute(const OpSchema& op, const OpArgs& args,
     for (size_t i = 0; i < results.size(); ++i) {
       if (!IsFloating(results[i].dtype())) continue;
       if (in_place) {
-        // The tensor itself now comes from this op (rebase its history).
-        SetHistory(*const_cast<Tensor*>(inputs[target]), node, 0);
+        // The tensor itself now comes from this op (rebase its history);
+        // for a view, its base's history.
+        if (rebase_view) {
+          RebaseView(*inputs[target], node, target_slot);
+        } else {
+          SetHistory(*const_cast<Tensor*>(inputs[target]), node, 0);
+        }
         results[i] = *inputs[target];
       } else {
-        results[i].autograd = nullptr;  // views start without their base's state
+        if (!tracked[i]) results[i].autograd = nullptr;  // a fresh variable
         SetHistory(results[i], node, static_cast<uint32_t>(i));
       }
     }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "scheduler/fair_share.h"
 
 namespace tensord::autograd {
 
@@ -40,6 +41,9 @@ struct ExecContext {
   bool grad_enabled = true;
   CallbackFn callback;               // null: no client to call (tests)
   std::shared_ptr<HandleSink> handles;
+  // Kernels take a turn on their device from here (null: no sharing).
+  FairShare* fair_share = nullptr;
+  std::shared_ptr<const FairShare::Tenant> tenant;
 };
 
 // The context of ops run on this thread; set by ScopedExecContext.

@@ -126,9 +126,10 @@ Tensor PlaceInto(const Tensor& grad, const Shape& sizes, std::string_view view_o
   return z;
 }
 
-// Recording (double backward) wants no in-place write into a view, which
-// autograd refuses: the same placement as index_put of `count` indices
-// start, start + step, ... along dim d, which has its own gradient.
+// Recording (double backward) avoids an in-place write into a view: call()
+// takes copies of its tensors, so CopySlices would rebase a copy of the base
+// rather than `z`. Instead, the same placement as index_put of `count`
+// indices start, start + step, ... along dim d, which has its own gradient.
 bool Recording(const Tensor& grad) { return CurrentExecContext().grad_enabled && RequiresGrad(grad); }
 
 Tensor PutAlong(const Tensor& grad, const Shape& sizes, int64_t d, int64_t start, int64_t count,

@@ -158,8 +158,79 @@ Tensor masked_select_backward(const Tensor& grad, const Shape& self_sizes, const
 Tensor masked_scatter_source_backward(const Tensor& grad, const Arg& mask,
                                       const Shape& source_sizes);
 Tensor take_backward(const Tensor& grad, const Shape& self_sizes, const Arg& index);
+// as_strided's gradient for an input of geometry `input` (PyTorch's
+// as_strided_backward): grad scattered (summed where the result's elements
+// overlap) into the storage both span, divided where the input's overlap,
+// gathered back with the input's geometry.
+Tensor as_strided_backward(const Tensor& grad, const TensorMeta& input, const Arg& size,
+                           const Arg& stride, const Arg& storage_offset);
 // einsum: one gradient per operand, each another einsum.
 std::vector<Tensor> einsum_backward(const Tensor& grad, const Arg& equation, const Arg& tensors);
+
+// ---- formula_nn.cpp: double backward of torch.nn's backward ops ----
+// The gradient of an input whose influence the formula's other gradients
+// already carry (a statistic the forward saved, which the double backward
+// recomputes from its input): none.
+Tensor no_gradient();
+// Multi-gradient helpers take defined_grads (the gradients of the backward
+// op's results, undefined where none flowed) and return one gradient per
+// name of their key, undefined where output_mask is 0 or no term arises.
+std::vector<Tensor> convolution_double_backward(
+    const std::vector<Tensor>& ggs, const Arg& grad_output, const Arg& input, const Arg& weight,
+    const Arg& stride, const Arg& padding, const Arg& dilation, const Arg& transposed,
+    const Arg& output_padding, const Arg& groups, const std::vector<int64_t>& output_mask);
+// max pooling's backward scatters at indices (flat in each plane): gather back.
+Tensor max_pool_double_backward(const Tensor& grad, const Arg& indices,
+                                const Shape& grad_output_sizes);
+Tensor adaptive_avg_pool2d_double_backward(const Tensor& grad, const Shape& grad_output_sizes);
+std::vector<Tensor> batch_norm_double_backward(
+    const std::vector<Tensor>& ggs, const Arg& grad_out, const Arg& input, const Arg& weight,
+    const Arg& running_mean, const Arg& running_var, const Arg& save_mean,
+    const Arg& save_invstd, const Arg& train, const Arg& eps,
+    const std::vector<int64_t>& output_mask);
+std::vector<Tensor> layer_norm_double_backward(
+    const std::vector<Tensor>& ggs, const Arg& grad_out, const Arg& input,
+    const Arg& normalized_shape, const Arg& mean, const Arg& rstd, const Arg& weight,
+    const std::vector<int64_t>& output_mask);
+std::vector<Tensor> group_norm_double_backward(
+    const std::vector<Tensor>& ggs, const Arg& grad_out, const Arg& input, const Arg& mean,
+    const Arg& rstd, const Arg& weight, const Arg& N, const Arg& C, const Arg& HxW,
+    const Arg& group, const std::vector<int64_t>& output_mask);
+// embedding_dense_backward's gradient for grad_output: the rows at indices.
+Tensor embedding_double_backward(const Tensor& grad, const Arg& indices, const Arg& padding_idx,
+                                 const Arg& scale_grad_by_freq);
+// mse/smooth_l1/huber (loss names "mse", "smooth_l1", "huber"; param is beta
+// or delta) and binary_cross_entropy backward ops: their gradient for
+// grad_output (which = 0), self (1) or target (2).
+Tensor pointwise_loss_double_backward(const Tensor& grad, const Arg& grad_output, const Arg& self,
+                                      const Arg& target, const Arg& reduction, const Arg& param,
+                                      std::string_view loss, int which);
+Tensor binary_cross_entropy_double_backward(const Tensor& grad, const Arg& grad_output,
+                                            const Arg& self, const Arg& target, const Arg& weight,
+                                            const Arg& reduction, int which);
+// _softmax_backward_data's gradient for output; _log_softmax_backward_data's
+// for grad_output (which = 0) or output (1).
+Tensor softmax_data_double_backward(const Tensor& grad, const Arg& grad_output, const Arg& output,
+                                    const Arg& dim);
+Tensor log_softmax_data_double_backward(const Tensor& grad, const Arg& grad_output,
+                                        const Arg& output, const Arg& dim, int which);
+// Activation backward ops gI = gO * f'(x): their gradient for x, grad * gO * f''(x).
+Tensor gelu_double_backward(const Tensor& grad, const Arg& grad_output, const Arg& self,
+                            const Arg& approximate);
+Tensor silu_double_backward(const Tensor& grad, const Arg& grad_output, const Arg& self);
+Tensor softplus_double_backward(const Tensor& grad, const Arg& grad_output, const Arg& self,
+                                const Arg& beta, const Arg& threshold);
+Tensor elu_double_backward(const Tensor& grad, const Arg& grad_output, const Arg& alpha,
+                           const Arg& scale, const Arg& input_scale, const Arg& is_result,
+                           const Arg& self_or_result);
+Tensor mish_double_backward(const Tensor& grad, const Arg& grad_output, const Arg& self);
+Tensor log_sigmoid_double_backward(const Tensor& grad, const Arg& grad_output, const Arg& self);
+// glu_backward's gradient for grad_output (which = 0) or self (1).
+Tensor glu_double_backward(const Tensor& grad, const Arg& grad_output, const Arg& self,
+                           const Arg& dim, int which);
+std::vector<Tensor> prelu_double_backward(const std::vector<Tensor>& ggs, const Arg& grad_output,
+                                          const Arg& self, const Arg& weight,
+                                          const std::vector<int64_t>& output_mask);
 
 // What a formula sees (its op's saved arguments, results and gradients).
 class BackwardCtx {
@@ -167,8 +238,13 @@ class BackwardCtx {
   virtual ~BackwardCtx() = default;
   virtual const Arg& arg(size_t param) = 0;
   virtual const Shape& input_sizes(size_t param) = 0;
+  // Sizes, strides and storage offset of a tensor param (P_geometry).
+  virtual const TensorMeta& input_geometry(size_t param) = 0;
   virtual const Tensor& grad(size_t i) = 0;
   virtual const std::vector<Tensor>& grads() = 0;
+  // The gradients as they arrived: undefined where none flowed (grads()
+  // has zeros there), so a formula can skip terms that would be zero.
+  virtual std::vector<Tensor> defined_grads() = 0;
   virtual const Tensor& result(size_t i) = 0;
   virtual const std::vector<TensorMeta>& result_metas() = 0;
   virtual bool needs(size_t param) = 0;

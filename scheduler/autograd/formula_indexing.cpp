@@ -5,7 +5,9 @@
 #include <string>
 
 #include "kernels/core/error.h"
+#include "scheduler/autograd/exec.h"
 #include "scheduler/autograd/formula_api.h"
+#include "scheduler/autograd/views.h"
 
 namespace tensord::autograd {
 namespace {
@@ -261,6 +263,45 @@ std::vector<Tensor> einsum_backward(const Tensor& grad, const Arg& equation, con
     out.push_back(call("expand", {g, expand_to}));
   }
   return out;
+}
+
+Tensor as_strided_backward(const Tensor& grad, const TensorMeta& input, const Arg& size,
+                           const Arg& stride, const Arg& storage_offset) {
+  TensorMeta out = input;
+  out.sizes = Shape(size.ints().begin(), size.ints().end());
+  out.strides = Shape(stride.ints().begin(), stride.ints().end());
+  if (!storage_offset.is_none()) out.offset = storage_offset.to_int();
+  // Both geometries in one buffer that starts at the lower offset.
+  const int64_t shift = std::min(input.offset, out.offset);
+  TensorMeta in_rel = input, out_rel = out;
+  in_rel.offset -= shift;
+  out_rel.offset -= shift;
+  const int64_t extent = std::max(StorageExtent(in_rel), StorageExtent(out_rel));
+  const Device device = grad.meta.device;
+  Tensor in_idx = LinearIndices(in_rel, 0, Device{});
+  // How often the input reaches each storage element (it may overlap, as
+  // an expanded tensor does).
+  std::vector<int64_t> count(static_cast<size_t>(extent), 0);
+  bool input_overlaps = false;
+  const int64_t* in = in_idx.data<int64_t>();
+  for (int64_t k = 0; k < in_idx.numel(); ++k) input_overlaps |= ++count[in[k]] > 1;
+  if (!device.is_cpu()) in_idx = call("to_device", {in_idx, device});
+
+  Tensor storage = zeros_sized(grad, Shape{extent});
+  // index_add, not a strided copy: elements of the result may share storage.
+  storage = call("index_add", {storage, 0, LinearIndices(out_rel, 0, device),
+                               call("reshape", {grad, std::vector<int64_t>{-1}})});
+  if (input_overlaps) {
+    // Each input element gets its share of the gradient at its location.
+    Tensor divisor = Tensor::Empty(TensorMeta::Contiguous(DType::kFloat64, Device{}, Shape{extent}),
+                                   CurrentExecContext().tracker);
+    double* d = divisor.data<double>();
+    for (int64_t k = 0; k < extent; ++k) d[k] = count[k] > 0 ? static_cast<double>(count[k]) : 1.0;
+    divisor = call("to_dtype", {divisor, grad.dtype()});
+    if (!device.is_cpu()) divisor = call("to_device", {divisor, device});
+    storage = call("div", {storage, divisor});
+  }
+  return call("reshape", {call("index_select", {storage, 0, in_idx}), input.sizes});
 }
 
 }  // namespace tensord::autograd

@@ -53,8 +53,11 @@ AutogradMeta& MetaOf(Tensor& t) {
 
 Edge GradientEdge(const Tensor& t) {
   if (!RequiresGrad(t)) return {};
+  RefreshViewGradFn(t);
   AutogradMeta& m = *t.autograd;
   if (m.grad_fn) return Edge{m.grad_fn, m.output_nr};
+  // A view that requires grad only through its base has no accumulator.
+  if (!m.requires_grad) return {};
   std::shared_ptr<Node> acc = m.grad_accumulator.lock();
   if (!acc) {
     acc = std::make_shared<AccumulateGrad>(t.autograd, t.meta);
@@ -104,6 +107,17 @@ SavedVariable::SavedVariable(const Tensor& t, bool is_output)
     }
   } else {
     data_ = t;
+    if (t.autograd && t.autograd->view && (t.autograd->grad_fn || !t.autograd->requires_grad)) {
+      // A view's meta holds its base, whose history may come to hold this
+      // node (CopySlices after an in-place op on the view): keep only the
+      // view's own edge, or the graph would own itself.
+      RefreshViewGradFn(t);
+      auto m = std::make_shared<AutogradMeta>();
+      m->requires_grad = t.autograd->grad_fn != nullptr;
+      m->grad_fn = t.autograd->grad_fn;
+      m->output_nr = t.autograd->output_nr;
+      data_.autograd = std::move(m);
+    }
     if (t.autograd && t.autograd->grad_fn) {
       producer_ = "output " + std::to_string(t.autograd->output_nr) + " of " +
                   t.autograd->grad_fn->name();
@@ -143,7 +157,8 @@ namespace {
 
 class OpBackwardCtx : public BackwardCtx {
  public:
-  OpBackwardCtx(OpNode& node, std::vector<Tensor>& grads) : node_(node), grads_(grads) {
+  OpBackwardCtx(OpNode& node, std::vector<Tensor>& grads)
+      : node_(node), grads_(grads), arrived_(grads) {
     // Sized once: formulas hold references into these.
     args_.resize(node.values.size());
     have_.assign(node.values.size(), false);
@@ -170,6 +185,9 @@ class OpBackwardCtx : public BackwardCtx {
   const Shape& input_sizes(size_t p) override {
     return node_.all_input_metas[node_.values[p].i].sizes;
   }
+  const TensorMeta& input_geometry(size_t p) override {
+    return node_.all_input_metas[node_.values[p].i];
+  }
   const Tensor& grad(size_t i) override { return grads()[i]; }
   const std::vector<Tensor>& grads() override {
     // Results no gradient flowed into count as zeros in formulas.
@@ -189,6 +207,7 @@ class OpBackwardCtx : public BackwardCtx {
     }
     return results_[i];
   }
+  std::vector<Tensor> defined_grads() override { return arrived_; }
   const std::vector<TensorMeta>& result_metas() override { return node_.result_metas; }
   bool needs(size_t p) override {
     bool any = false;
@@ -223,6 +242,7 @@ class OpBackwardCtx : public BackwardCtx {
 
   OpNode& node_;
   std::vector<Tensor>& grads_;
+  const std::vector<Tensor> arrived_;  // grads_ before grads() fills in zeros
   std::vector<Arg> args_;
   std::vector<bool> have_;
   std::vector<Tensor> results_;
@@ -256,6 +276,7 @@ void OpNode::ReleaseVariables() {
 }
 
 std::vector<Tensor> NotImplementedNode::Apply(std::vector<Tensor>) {
+  if (not_in_torch_) Fail(ErrorKind::kRuntime, "derivative for aten::", op_, " is not implemented");
   Fail(ErrorKind::kNotImplemented, "the derivative for '", op_, "' is not implemented.");
 }
 

@@ -74,11 +74,29 @@ struct OpNode : Node {
   const OpSchema* op = nullptr;
   std::vector<Value> values;        // the op's arguments; tensors index `inputs`
   std::vector<SavedVariable> inputs;  // parallel to the forward's tensors (unsaved: empty)
-  std::vector<InputMeta> all_input_metas;  // every forward tensor, saved or not
+  std::vector<TensorMeta> all_input_metas;  // every forward tensor, saved or not
   std::vector<SavedVariable> results;
   std::vector<TensorMeta> result_metas;
   // Forward tensor index -> slot in next_edges, -1 when not differentiable.
   std::vector<int> tensor_slot;
+};
+
+// The base's grad_fn after an in-place op on one of its views (PyTorch's
+// CopySlices): the base's gradient, with the view's part replaced by what
+// the in-place op's node `fn` makes of it. Input 0 goes to the base's
+// previous history; the others are fn's other inputs.
+struct CopySlices : Node {
+  CopySlices(const Tensor& base, const TensorMeta& view, std::shared_ptr<Node> fn, int fn_self_slot);
+  std::string name() const override { return "CopySlices"; }
+  std::vector<Tensor> Apply(std::vector<Tensor> grads) override;
+  void ReleaseVariables() override { fn->ReleaseVariables(); }
+
+  TensorMeta base_geometry;
+  TensorMeta view_geometry;  // offset relative to the base's
+  std::shared_ptr<Node> fn;
+  int fn_self_slot;  // fn's next edge of the view (-1: fn takes no gradient for it)
+  // This node's next edge i (i >= 1) is fn's edge fn_slots[i].
+  std::vector<int> fn_slots;
 };
 
 // A node for an op without derivative formulas: backward through it fails.
@@ -90,10 +108,13 @@ struct ConstantGradNode : Node {
 };
 
 struct NotImplementedNode : Node {
-  explicit NotImplementedNode(std::string op) : op_(std::move(op)) {}
+  // not_in_torch: torch 1.13 has no derivative either; raise its RuntimeError.
+  NotImplementedNode(std::string op, bool not_in_torch)
+      : op_(std::move(op)), not_in_torch_(not_in_torch) {}
   std::string name() const override { return "NotImplemented"; }
   std::vector<Tensor> Apply(std::vector<Tensor> grads) override;
   std::string op_;
+  bool not_in_torch_;
 };
 
 // A custom autograd.Function: backward is Python code the client runs.

@@ -1,6 +1,10 @@
 // The Admin service against a real daemon: status, the session list, and
 // killing a session, with memory accounting that returns to its baseline.
 #include <gtest/gtest.h>
+#include <openssl/sha.h>
+
+#include <cstdio>
+#include <fstream>
 
 #include "daemon_fixture.h"
 #include "raw_session.h"
@@ -125,6 +129,59 @@ TEST_F(AdminServiceTest, KillSessionRefusesUnknownShortAndAmbiguousIds) {
     EXPECT_NE(st.error_message().find(c.message), std::string::npos) << st.error_message();
   }
   EXPECT_EQ(Status().session_count(), 1u);
+}
+
+std::string Sha256Hex(const std::string& s) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
+  char hex[2 * SHA256_DIGEST_LENGTH + 1];
+  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) std::snprintf(hex + 2 * i, 3, "%02x", d[i]);
+  return hex;
+}
+
+// With a tenants file only an admin tenant may call Admin; it sees (and may
+// kill) every tenant's sessions.
+TEST(AdminAuthorization, OnlyAnAdminTenantMayCallAdmin) {
+  char tmpl[] = "/tmp/tensord-admin-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string tenants = dir + "/tenants.yaml";
+  std::ofstream(tenants) << "tenants:\n  ops:\n    token_sha256: " << Sha256Hex("ops-token-0123456789")
+                         << "\n    admin: true\n  alice:\n    token_sha256: "
+                         << Sha256Hex("alice-token-0123456789") << "\n";
+  {
+    Daemon daemon("", {"--tenants", tenants});
+    auto admin = v1::Admin::NewStub(TestChannel(daemon.address()));
+    auto status = [&](const std::string& token) {
+      grpc::ClientContext ctx;
+      if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+      v1::StatusResponse resp;
+      return admin->Status(&ctx, v1::StatusRequest(), &resp);
+    };
+    EXPECT_EQ(status("").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(status("not-a-token-at-all-xx").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    grpc::Status alice = status("alice-token-0123456789");
+    EXPECT_EQ(alice.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_NE(alice.error_message().find("tenant 'alice' is not an admin"), std::string::npos)
+        << alice.error_message();
+    EXPECT_TRUE(status("ops-token-0123456789").ok());
+    // Alice's session is listed, with her tenant, to the admin only.
+    auto runtime = v1::Runtime::NewStub(TestChannel(daemon.address()));
+    grpc::ClientContext open;
+    open.AddMetadata("authorization", "Bearer alice-token-0123456789");
+    v1::OpenSessionRequest req;
+    req.set_client_name("alice-notebook");
+    v1::OpenSessionResponse resp;
+    ASSERT_TRUE(runtime->OpenSession(&open, req, &resp).ok());
+    grpc::ClientContext list;
+    list.AddMetadata("authorization", "Bearer ops-token-0123456789");
+    v1::ListSessionsResponse sessions;
+    ASSERT_TRUE(admin->ListSessions(&list, v1::ListSessionsRequest(), &sessions).ok());
+    ASSERT_EQ(sessions.sessions_size(), 1);
+    EXPECT_EQ(sessions.sessions(0).tenant(), "alice");
+    EXPECT_EQ(sessions.sessions(0).client_name(), "alice-notebook");
+  }
+  std::remove(tenants.c_str());
+  std::remove(dir.c_str());
 }
 
 }  // namespace

@@ -3,34 +3,20 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
 namespace tensord::testing {
-
-namespace {
-
-bool Accepts(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  std::snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path.c_str());
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
-  close(fd);
-  return ok;
-}
-
-}  // namespace
 
 Daemon::Daemon(const std::string& config_yaml, std::vector<std::string> extra_args) {
   char tmpl[] = "/tmp/tensord-test-XXXXXX";
@@ -49,6 +35,9 @@ Daemon::Daemon(const std::string& config_yaml, std::vector<std::string> extra_ar
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {
+    // No metrics unless a test passes --metrics-listen: the default port is
+    // one per machine, and test runs share machines.
+    setenv("TENSORD_METRICS_LISTEN", "", /*overwrite=*/0);
     int fd = open((dir_ + "/daemon.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -60,8 +49,17 @@ Daemon::Daemon(const std::string& config_yaml, std::vector<std::string> extra_ar
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   // The socket file appears at bind(), a moment before listen(): wait until
-  // a connection is accepted, or a loaded machine sees "connection refused".
-  while (!Accepts(sock)) {
+  // a connection is accepted, or a test's first call may be refused.
+  const auto accepting = [&sock] {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, sock.c_str(), sizeof(addr.sun_path) - 1);
+    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    return ok;
+  };
+  while (!accepting()) {
     std::string failure;
     if (!alive()) failure = "tensord exited at start:\n" + log();
     if (std::chrono::steady_clock::now() > deadline) failure = "tensord did not start";

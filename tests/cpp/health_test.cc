@@ -3,6 +3,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "daemon_fixture.h"
 #include "health.grpc.pb.h"
 
@@ -34,6 +37,23 @@ TEST(Health, DaemonAndRuntimeServiceAreServing) {
   EXPECT_EQ(code, grpc::StatusCode::OK);
   Check(d.address(), "no.such.Service", &code);
   EXPECT_EQ(code, grpc::StatusCode::NOT_FOUND);
+}
+
+// Probes carry no token: with a tenants file the Runtime service needs one,
+// the health service does not.
+TEST(Health, StaysOpenWithoutATokenWhenTenantsAreConfigured) {
+  char tmpl[] = "/tmp/tensord-health-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  std::ofstream(dir + "/tenants.yaml")
+      << "tenants:\n  t:\n    token_sha256: " << std::string(64, 'a') << "\n";
+  {
+    Daemon d("", {"--tenants", dir + "/tenants.yaml"});
+    grpc::StatusCode code;
+    EXPECT_EQ(Check(d.address(), "", &code), HealthCheckResponse::SERVING);
+    EXPECT_EQ(code, grpc::StatusCode::OK);
+    EXPECT_EQ(Check(d.address(), "tensord.v1.Runtime", &code), HealthCheckResponse::SERVING);
+  }
+  (void)std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

@@ -44,8 +44,28 @@ class RawSession {
     grpc::Status st = stub_->OpenSession(&ctx, req, &resp);
     EXPECT_TRUE(st.ok()) << st.error_message();
     id_ = resp.session_id();
-    ctx_.AddMetadata("tensord-session", id_);
-    stream_ = stub_->Stream(&ctx_);
+    grace_seconds_ = resp.grace_seconds();
+    Attach(std::nullopt);
+  }
+  ~RawSession() { Detach(); }
+
+  // Opens a new stream to the session (the old one is cancelled first),
+  // with "tensord-ack" metadata when `ack` is set. Returns the daemon's
+  // "tensord-accepted" metadata, or nullopt when the stream was refused.
+  std::optional<uint64_t> Attach(std::optional<uint64_t> ack) {
+    Detach();
+    ctx_ = std::make_unique<grpc::ClientContext>();
+    ctx_->AddMetadata("tensord-session", id_);
+    if (ack) ctx_->AddMetadata("tensord-ack", std::to_string(*ack));
+    replies_.clear();
+    ended_ = false;
+    stream_ = stub_->Stream(ctx_.get());
+    stream_->WaitForInitialMetadata();
+    std::optional<uint64_t> accepted;
+    const auto& md = ctx_->GetServerInitialMetadata();
+    if (auto it = md.find("tensord-accepted"); it != md.end()) {
+      accepted = std::stoull(std::string(it->second.data(), it->second.size()));
+    }
     reader_ = std::thread([this] {
       ServerMessage m;
       while (stream_->Read(&m)) {
@@ -57,23 +77,39 @@ class RawSession {
       ended_ = true;
       cv_.notify_all();
     });
+    return accepted;
   }
-  ~RawSession() {
-    ctx_.TryCancel();
+  void Detach() {
+    if (!reader_.joinable()) return;
+    ctx_->TryCancel();
     reader_.join();
   }
 
   v1::Runtime::Stub& stub() { return *stub_; }
   const std::string& id() const { return id_; }
-  grpc::ClientContext& context() { return ctx_; }
+  uint32_t grace_seconds() const { return grace_seconds_; }
+  grpc::ClientContext& context() { return *ctx_; }
+  uint64_t last_seq() const { return seq_; }
 
-  bool Send(const ClientMessage& m) { return stream_->Write(m); }
+  // Sends a message; a batch or upload chunk without a seq gets the
+  // session's next one.
+  bool Send(ClientMessage m) {
+    if (m.has_batch() && m.batch().seq() == 0) m.mutable_batch()->set_seq(++seq_);
+    if (m.has_upload() && m.upload().seq() == 0) m.mutable_upload()->set_seq(++seq_);
+    seq_ = std::max({seq_, m.batch().seq(), m.upload().seq()});
+    return stream_->Write(m);
+  }
+  // Sends exactly `m` (tests of duplicate and missing seqs); later Sends
+  // number on from its seq.
+  bool SendRaw(const ClientMessage& m) {
+    seq_ = std::max({seq_, m.batch().seq(), m.upload().seq()});
+    return stream_->Write(m);
+  }
 
   // Sends one op as its own batch.
   void Op(const std::string& op, std::vector<v1::Value> args, std::vector<uint64_t> outputs) {
     ClientMessage m;
     auto* b = m.mutable_batch();
-    b->set_seq(++seq_);
     auto* r = b->add_ops();
     r->set_op(op);
     r->set_location("protocol_test.cc:1");
@@ -83,22 +119,24 @@ class RawSession {
   }
   void Release(uint64_t id) {
     ClientMessage m;
-    m.mutable_batch()->set_seq(++seq_);
     m.mutable_batch()->add_releases(id);
     ASSERT_TRUE(Send(m));
   }
   // Fetches a tensor; returns the reply (with data or error).
   v1::FetchReply Fetch(uint64_t id) {
     ClientMessage m;
-    m.mutable_batch()->set_seq(++seq_);
     auto* f = m.mutable_batch()->add_fetches();
     f->set_request_id(++req_);
     f->set_tensor(id);
     EXPECT_TRUE(Send(m));
+    return AwaitFetch(req_);
+  }
+  // The reply (all chunks) to fetch `request_id`.
+  v1::FetchReply AwaitFetch(uint64_t request_id) {
     v1::FetchReply out;
     std::string data;
     for (;;) {
-      auto r = Next([&](const ServerMessage& s) { return s.has_fetch() && s.fetch().request_id() == req_; });
+      auto r = Next([&](const ServerMessage& s) { return s.has_fetch() && s.fetch().request_id() == request_id; });
       if (!r) return out;
       if (r->fetch().offset() == 0) out = r->fetch();
       data += r->fetch().data();
@@ -106,6 +144,23 @@ class RawSession {
     }
     out.set_data(data);
     return out;
+  }
+  // The next reply that `pred` accepts (skipping others), or nullopt after
+  // a timeout or the end of the stream.
+  template <typename Pred>
+  std::optional<ServerMessage> Next(Pred pred, std::chrono::seconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock<std::mutex> l(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      for (auto it = replies_.begin(); it != replies_.end(); ++it) {
+        if (pred(*it)) {
+          ServerMessage m = *it;
+          replies_.erase(it);
+          return m;
+        }
+      }
+      if (ended_ || cv_.wait_until(l, deadline) == std::cv_status::timeout) return std::nullopt;
+    }
   }
   // The next OpError reply (skipping others), or nullopt after a timeout.
   std::optional<v1::OpError> NextError() {
@@ -124,26 +179,11 @@ class RawSession {
   }
 
  private:
-  template <typename Pred>
-  std::optional<ServerMessage> Next(Pred pred) {
-    std::unique_lock<std::mutex> l(mu_);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (;;) {
-      for (auto it = replies_.begin(); it != replies_.end(); ++it) {
-        if (pred(*it)) {
-          ServerMessage m = *it;
-          replies_.erase(it);
-          return m;
-        }
-      }
-      if (ended_ || cv_.wait_until(l, deadline) == std::cv_status::timeout) return std::nullopt;
-    }
-  }
-
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Runtime::Stub> stub_;
   std::string id_;
-  grpc::ClientContext ctx_;
+  uint32_t grace_seconds_ = 0;
+  std::unique_ptr<grpc::ClientContext> ctx_;
   std::unique_ptr<grpc::ClientReaderWriter<ClientMessage, ServerMessage>> stream_;
   std::thread reader_;
   std::mutex mu_;
@@ -444,6 +484,198 @@ TEST_F(ProtocolTest, ClientErrorsInOneSessionLeaveOthersRunning) {
   auto r = good.Fetch(1);
   EXPECT_FALSE(r.has_error());
   EXPECT_EQ(r.data().size(), 16u);
+}
+
+// ---------------------------------------------------------------- sequence numbers and re-attaching
+
+// A float32 tensor's one value, fetched.
+float FetchScalar(RawSession& s, uint64_t id) {
+  auto r = s.Fetch(id);
+  EXPECT_FALSE(r.has_error()) << r.error().message();
+  EXPECT_EQ(r.data().size(), 4u);
+  float v = -1;
+  if (r.data().size() == 4) std::memcpy(&v, r.data().data(), 4);
+  return v;
+}
+
+ClientMessage AddOneBatch(uint64_t seq, uint64_t id) {
+  ClientMessage m;
+  m.mutable_batch()->set_seq(seq);
+  auto* r = m.mutable_batch()->add_ops();
+  r->set_op("add_");
+  *r->add_args() = TensorV(id);
+  *r->add_args() = Int(1);
+  *r->add_args() = Int(1);
+  return m;
+}
+
+TEST_F(ProtocolTest, AResentBatchIsDroppedNotAppliedTwice) {
+  RawSession s(daemon_->address());
+  s.Op("zeros", {Ints({1}), None(), None()}, {1});  // seq 1
+  const ClientMessage add = AddOneBatch(2, 1);
+  ASSERT_TRUE(s.SendRaw(add));
+  ASSERT_TRUE(s.SendRaw(add));  // a resend after a re-attach looks like this
+  s.Op("add_", {TensorV(1), Int(1), Int(1)}, {});  // seq 3: still accepted
+  EXPECT_EQ(FetchScalar(s, 1), 2.0f);
+}
+
+TEST_F(ProtocolTest, AResentUploadChunkIsDroppedNotAppliedTwice) {
+  RawSession s(daemon_->address());
+  std::string data(20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i);
+  ClientMessage first;
+  auto* u = first.mutable_upload();
+  u->set_seq(1);
+  u->set_tensor(1);
+  u->set_dtype("uint8");
+  u->add_sizes(20);
+  u->set_data(data.substr(0, 10));
+  ClientMessage second = first;
+  second.mutable_upload()->set_seq(2);
+  second.mutable_upload()->set_offset(10);
+  second.mutable_upload()->set_data(data.substr(10));
+  second.mutable_upload()->set_last(true);
+  ASSERT_TRUE(s.SendRaw(first));
+  ASSERT_TRUE(s.SendRaw(first));  // applied again, it would fail "does not continue"
+  ASSERT_TRUE(s.SendRaw(second));
+  ASSERT_TRUE(s.SendRaw(second));
+  auto r = s.Fetch(1);
+  ASSERT_FALSE(r.has_error()) << r.error().message();
+  EXPECT_EQ(r.data(), data);
+  EXPECT_FALSE(s.Next([](const ServerMessage& m) { return m.has_error(); }, std::chrono::seconds(0)));
+}
+
+TEST_F(ProtocolTest, ASeqGapEndsTheStreamNamingTheSeqsAndTheSessionGoesOn) {
+  RawSession s(daemon_->address());
+  s.Op("zeros", {Ints({1}), None(), None()}, {1});  // seq 1
+  ASSERT_TRUE(s.SendRaw(AddOneBatch(2, 1)));
+  s.SendRaw(AddOneBatch(5, 1));  // 3 and 4 never came
+  grpc::Status st = s.Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+  EXPECT_NE(st.error_message().find("seq 5 after 2: seq 3 to 4 are missing"), std::string::npos)
+      << st.error_message();
+  // The session keeps what it accepted; the client resends from seq 3.
+  std::optional<uint64_t> accepted = s.Attach(std::nullopt);
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_EQ(*accepted, 2u);
+  ASSERT_TRUE(s.SendRaw(AddOneBatch(3, 1)));
+  ClientMessage fetch;
+  fetch.mutable_batch()->set_seq(4);
+  fetch.mutable_batch()->add_fetches()->set_request_id(7);
+  fetch.mutable_batch()->mutable_fetches(0)->set_tensor(1);
+  ASSERT_TRUE(s.SendRaw(fetch));
+  auto r = s.AwaitFetch(7);
+  ASSERT_EQ(r.data().size(), 4u);
+  float v;
+  std::memcpy(&v, r.data().data(), 4);
+  EXPECT_EQ(v, 2.0f);
+}
+
+TEST_F(ProtocolTest, AMessageWithoutASeqIsRefused) {
+  RawSession s(daemon_->address());
+  ClientMessage m;
+  m.mutable_batch()->add_releases(1);  // seq 0: unnumbered
+  s.SendRaw(m);
+  grpc::Status st = s.Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("batch without a seq"), std::string::npos) << st.error_message();
+}
+
+TEST_F(ProtocolTest, RepliesAreNumberedAndSentAgainUntilAcknowledged) {
+  RawSession s(daemon_->address());
+  s.Op("ones", {Ints({1}), DTypeV("float32"), None()}, {1});
+  auto first = s.Next([](const ServerMessage&) { return true; }, std::chrono::seconds(0));
+  EXPECT_FALSE(first.has_value());  // an op that succeeds has no reply
+  s.Fetch(1);
+  s.Fetch(1);
+  // The two replies were numbered 1 and 2 and carry the daemon's ack of the
+  // client's seqs (1 to 3). The client lost the second: re-attaching with
+  // ack 1 brings it back, with its number, and nothing else.
+  std::optional<uint64_t> accepted = s.Attach(1);
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_EQ(*accepted, 3u);
+  auto again = s.Next([](const ServerMessage& m) { return m.has_fetch(); });
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->seq(), 2u);
+  EXPECT_EQ(again->ack(), 3u);
+  EXPECT_EQ(again->fetch().request_id(), 2u);
+  EXPECT_FALSE(s.Next([](const ServerMessage&) { return true; }, std::chrono::seconds(1)));
+  // Acknowledged replies are forgotten: nothing comes back now.
+  s.Attach(2);
+  EXPECT_FALSE(s.Next([](const ServerMessage&) { return true; }, std::chrono::seconds(1)));
+  EXPECT_EQ(FetchScalar(s, 1), 1.0f);  // and the numbering goes on
+}
+
+TEST_F(ProtocolTest, ANewStreamReplacesTheOldOneWhichEndsAborted) {
+  RawSession s(daemon_->address());
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("tensord-session", s.id());
+  auto second = s.stub().Stream(&ctx);
+  second->WaitForInitialMetadata();
+  grpc::Status st = s.Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_NE(st.error_message().find("replaced by a newer stream"), std::string::npos);
+  ctx.TryCancel();
+  second->Finish();
+}
+
+TEST_F(ProtocolTest, BadAckMetadataIsRefused) {
+  RawSession s(daemon_->address());
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("tensord-session", s.id());
+  ctx.AddMetadata("tensord-ack", "12x");
+  auto stream = s.stub().Stream(&ctx);
+  ServerMessage m;
+  EXPECT_FALSE(stream->Read(&m));
+  grpc::Status st = stream->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("tensord-ack"), std::string::npos);
+}
+
+TEST_F(ProtocolTest, CloseSessionEndsItsStreamAndFreesItsTensorsAtOnce) {
+  RawSession s(daemon_->address());
+  s.Op("zeros", {Ints({1000}), None(), None()}, {1});
+  EXPECT_FALSE(s.Fetch(1).has_error());
+  grpc::ClientContext ctx;
+  v1::CloseSessionRequest req;
+  req.set_session_id(s.id());
+  v1::CloseSessionResponse resp;
+  ASSERT_TRUE(s.stub().CloseSession(&ctx, req, &resp).ok());
+  grpc::Status st = s.Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::CANCELLED);
+  const std::string freed = "session " + s.id().substr(0, 8) + " freed: 1 tensors, 0 bytes still tracked";
+  for (int i = 0; i < 100 && daemon_->log().find(freed) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(daemon_->log().find(freed), std::string::npos) << daemon_->log();
+  EXPECT_FALSE(s.Attach(std::nullopt).has_value());
+  EXPECT_EQ(s.Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(SessionGrace, ASessionWithoutAStreamIsFreedAfterTheGracePeriod) {
+  Daemon d("session_grace_seconds: 1\n");
+  RawSession s(d.address());
+  EXPECT_EQ(s.grace_seconds(), 1u);
+  s.Op("zeros", {Ints({256}), None(), None()}, {1});
+  EXPECT_FALSE(s.Fetch(1).has_error());
+  s.Detach();
+  // Within the grace period the session is still there.
+  std::optional<uint64_t> accepted = s.Attach(std::nullopt);
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_EQ(*accepted, 2u);
+  s.Detach();
+  const std::string freed = "session " + s.id().substr(0, 8) + " freed: 1 tensors, 0 bytes still tracked";
+  for (int i = 0; i < 250 && d.log().find("0 session(s) open") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(d.log().find("session " + s.id().substr(0, 8) + " expired after 1 s"), std::string::npos)
+      << d.log();
+  EXPECT_NE(d.log().find(freed), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("0 session(s) open"), std::string::npos) << d.log();
+  EXPECT_FALSE(s.Attach(std::nullopt).has_value());
+  grpc::Status st = s.Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(st.error_message().find("expired"), std::string::npos) << st.error_message();
 }
 
 TEST(DaemonLifecycle, SigtermDrainsQueuedWorkAndExitsZero) {

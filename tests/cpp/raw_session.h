@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -94,7 +95,14 @@ class RawSession {
   grpc::ClientContext& context() { return ctx_; }
   uint64_t next_seq() { return ++seq_; }
 
-  bool Send(const v1::ClientMessage& m) { return stream_->Write(m); }
+  // Sends a message; a batch or upload chunk without a seq gets the
+  // session's next one (every batch and chunk takes one, from 1).
+  bool Send(v1::ClientMessage m) {
+    if (m.has_batch() && m.batch().seq() == 0) m.mutable_batch()->set_seq(++seq_);
+    if (m.has_upload() && m.upload().seq() == 0) m.mutable_upload()->set_seq(++seq_);
+    seq_ = std::max({seq_, m.batch().seq(), m.upload().seq()});
+    return stream_->Write(m);
+  }
 
   // Sends one op as its own batch.
   bool Op(const std::string& op, std::vector<v1::Value> args, std::vector<uint64_t> outputs) {

@@ -18,6 +18,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Daemons started by tests (here and in subprocesses) serve no metrics unless
+# a test asks for them with --metrics-listen: the default port is one per
+# machine, and test runs share machines.
+os.environ.setdefault("TENSORD_METRICS_LISTEN", "")
+
 
 def daemon_binary() -> str:
     return os.environ.get("TENSORD_BINARY") or str(ROOT / "build" / "bin" / "tensord")

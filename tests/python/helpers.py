@@ -1,6 +1,7 @@
 """Helpers shared by the Python tests."""
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import numpy as np
@@ -78,3 +79,21 @@ def assert_close(got: Any, want: Any, tol: float) -> None:
 def copy_params(ours: Any, theirs: Any) -> None:
     """Loads torch module `theirs`'s parameters and buffers into tensord module `ours`."""
     ours.load_state_dict({k: td.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+
+
+class Float64Draw:
+    """float64 leaf tensors (requires_grad) for gradcheck, drawn from a
+    generator seeded by the case's name, so each case sees fixed inputs."""
+
+    def __init__(self, name: str) -> None:
+        self.rng = np.random.default_rng(zlib.crc32(name.encode()))
+
+    def leaf(self, arr):
+        return td.tensor(np.asarray(arr, dtype=np.float64), dtype=td.float64, requires_grad=True)
+
+    def any(self, *shape, lo=-1.5, hi=1.5):
+        return self.leaf(self.rng.uniform(lo, hi, shape))
+
+    def nonzero(self, *shape):
+        """|x| in [0.3, 1.5] with a random sign: away from kinks at 0."""
+        return self.leaf(self.rng.uniform(0.3, 1.5, shape) * self.rng.choice([-1.0, 1.0], shape))

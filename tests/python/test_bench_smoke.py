@@ -74,7 +74,7 @@ def _config_defaults() -> dict[str, Any]:
 def test_example_config_has_every_key_at_its_default() -> None:
     config = _yaml().safe_load((ROOT / "configs" / "tensord.yaml").read_text())
     source = (ROOT / "server" / "config.cpp").read_text()
-    read = set(re.findall(r'Read\(root, "(\w+)"', source)) | {"listen"}
+    read = set(re.findall(r'Read\(root, "(\w+)"', source)) | {"listen", "metrics_listen"}
     read_limits = set(re.findall(r'Read\(limits, "(\w+)"', source))
     assert read <= set(config), f"keys missing from configs/tensord.yaml: {read - set(config)}"
     assert read_limits <= set(config["limits"]), read_limits - set(config["limits"])
@@ -110,4 +110,5 @@ def test_bench_nn_runs(daemon: DaemonProcess) -> None:
     run = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_nn.py"), "--reps", "1",
                           "--repeat", "1"], capture_output=True, text=True, timeout=600, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "batch_norm" in run.stdout and "avg_pool2d" in run.stdout
+    for row in ("batch_norm", "group_norm", "max_pool2d", "avg_pool2d", "adaptive_avg"):
+        assert row in run.stdout, run.stdout

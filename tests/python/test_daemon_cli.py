@@ -44,7 +44,8 @@ def test_version_and_help():
     assert v.returncode == 0 and v.stdout.strip() == "tensord 0.1.0"
     h = run("--help")
     assert h.returncode == 0
-    for flag in ("--listen", "--config", "--threads", "--log-level", "TENSORD_LISTEN"):
+    for flag in ("--listen", "--config", "--threads", "--log-level", "TENSORD_LISTEN",
+                 "--metrics-listen", "TENSORD_METRICS_LISTEN"):
         assert flag in h.stdout
 
 

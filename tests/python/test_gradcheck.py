@@ -3,13 +3,12 @@
 derivatives matter), plus tie-breaking and special points against torch 1.13."""
 from __future__ import annotations
 
-import zlib
 
 import numpy as np
 import pytest
 
 import tensord as td
-from helpers import assert_meta_matches, to_numpy
+from helpers import Float64Draw, assert_meta_matches, to_numpy
 from tensord.autograd import GradcheckError, gradcheck, gradgradcheck
 
 
@@ -18,25 +17,11 @@ def C(name, *args, **kwargs):
     return td._C.call(name, args, kwargs or None)
 
 
-class Sample:
+class Sample(Float64Draw):
     """fn(*inputs) with float64 leaf inputs drawn for one op."""
-
-    def __init__(self, name: str) -> None:
-        self.rng = np.random.default_rng(zlib.crc32(name.encode()))
-
-    def leaf(self, arr):
-        return td.tensor(np.asarray(arr, dtype=np.float64), dtype=td.float64, requires_grad=True)
-
-    def any(self, *shape, lo=-1.5, hi=1.5):
-        return self.leaf(self.rng.uniform(lo, hi, shape))
 
     def pos(self, *shape):
         return self.any(*shape, lo=0.5, hi=2.0)
-
-    def nonzero(self, *shape):
-        """|x| in [0.3, 1.5], random sign: away from kinks at 0."""
-        mag = self.rng.uniform(0.3, 1.5, shape)
-        return self.leaf(mag * self.rng.choice([-1.0, 1.0], shape))
 
     def frac(self, *shape):
         """Away from integers (floor/round/... are flat there)."""
@@ -210,6 +195,10 @@ def samples(name: str):  # noqa: C901 (one table, one branch per op family)
         "unbind": [(lambda a: op(a, 1), [s.any(2, 3)])],
         "movedim": [(lambda a: op(a, [0], [2]), [s.any(2, 3, 1)])],
         "moveaxis": [(lambda a: op(a, [2, 0], [0, 1]), [s.any(2, 3, 2)])],
+        # A gap, an offset, overlapping results, an input that is itself a view.
+        "as_strided": [(lambda a: op(a, [2, 2], [3, 1], 1), [s.any(3, 3)]),
+                       (lambda a: op(a, [3, 2], [1, 1]), [s.any(4)]),
+                       (lambda a: op(a.t(), [2, 3], [1, 2], 2), [s.any(3, 3)])],
         "diagonal": [(lambda a: op(a), [s.any(3, 3)]), (lambda a: op(a, 1, 2, 0), [s.any(3, 2, 4)]),
                      (lambda a: op(a, -1, 0, 2), [s.any(3, 2, 3)])],
         "repeat": [(lambda a: op(a, [2, 1, 2]), [s.any(2, 3)])],
@@ -286,6 +275,7 @@ def samples(name: str):  # noqa: C901 (one table, one branch per op family)
         """A fixed operand (a default argument: drawn once, not per call)."""
         return td.tensor(s.rng.uniform(lo, hi, shape), dtype=td.float64)
     img = s.any(1, 1, 4, 4)
+    taps = td.tensor([[0, 1], [2, 2], [1, 0], [2, 1]])  # resample_along: 3 rows -> 4, 2 taps each
     nn = {
         "convolution": [(lambda a, w, b: op(a, w, b, [1, 1], [1, 0], [1, 1], False, [0, 0], 1),
                          [s.any(1, 1, 3, 3), s.any(2, 1, 2, 2), s.any(2)]),
@@ -295,6 +285,9 @@ def samples(name: str):  # noqa: C901 (one table, one branch per op family)
         "avg_pool2d": [(lambda a: op(a, [2, 2], [1, 1], [1, 1]), [s.any(1, 1, 3, 3)])],
         "adaptive_avg_pool2d": [(lambda a: op(a, [2, 2]), [s.any(1, 1, 3, 3)])],
         "adaptive_max_pool2d": [(lambda a: op(a, [2, 2])[0], [s.any(1, 1, 3, 3)])],
+        "resample_along": [(lambda a, w=const(4, 2): op(a, 1, taps, w), [s.any(2, 3, 2)])],
+        "resample_along_backward": [(lambda g, w=const(4, 2): op(g, [2, 3, 2], 1, taps, w),
+                                     [s.any(2, 4, 2)])],
         "native_batch_norm": [(lambda a, w, b: op(a, w, b, None, None, True, 0.1, 1e-5)[0],
                                [s.any(3, 2), s.any(2), s.any(2)])],
         "native_layer_norm": [(lambda a, w, b: op(a, [3], w, b, 1e-5)[0],
@@ -325,7 +318,89 @@ def samples(name: str):  # noqa: C901 (one table, one branch per op family)
         "log_sigmoid_forward": [(lambda a: op(a)[0], [s.any(2, 3)])],
         "glu": [(lambda a: op(a, 1), [s.any(2, 4)])],
     }
-    return nn.get(base)
+    if base in nn:
+        return nn[base]
+
+    # Backward ops, differentiated in grad_output and the forward's inputs
+    # (their double backward). Statistics and indices the forward saves are
+    # computed inside, from the same inputs, as the forward's formula does.
+    def distinct(*shape):
+        """Spread-out values without ties (max pooling's argmax is stable)."""
+        n = int(np.prod(shape))
+        return s.leaf((s.rng.permutation(n) * 0.3 - n * 0.15).reshape(shape))
+    ab = [s.leaf([0.1, 1.0, -0.8]), s.leaf([0.3, 0.0, 0.1])]  # |a - b| away from 0.5
+    t2 = td.tensor([[[0, 2], [1, 1]]])
+    rm, rv = const(2), const(2, lo=0.5, hi=2.0)
+    backward = {
+        "convolution_backward": [
+            (lambda g, a, w: op(g, a, w, [2], [1, 1], [1, 0], [1, 1], False, [0, 0], 1, [1, 1, 1]),
+             [s.any(1, 2, 4, 2), s.any(1, 1, 3, 3), s.any(2, 1, 2, 2)]),
+            (lambda g, a, w: op(g, a, w, None, [2], [0], [1], True, [1], 1, [1, 1, 0]),
+             [s.any(1, 1, 6), s.any(1, 2, 2), s.any(2, 1, 3)])],
+        "max_pool2d_with_indices_backward": [
+            (lambda g, a: op(g, a, [2, 2], [2, 2], [0, 0], [1, 1], False,
+                             C("max_pool2d_with_indices", a, [2, 2])[1]),
+             [s.any(1, 1, 2, 2), distinct(1, 1, 4, 4)])],
+        "avg_pool2d_backward": [(lambda g, a: op(g, a, [2, 2], [1, 1], [1, 1], False, True, None),
+                                 [s.any(1, 1, 4, 4), s.any(1, 1, 3, 3)])],
+        "adaptive_avg_pool2d_backward": [(lambda g, a: op(g, a), [s.any(1, 1, 2, 2), s.any(1, 1, 3, 3)])],
+        "adaptive_max_pool2d_backward": [
+            (lambda g, a: op(g, a, C("adaptive_max_pool2d", a, [2, 2])[1]),
+             [s.any(1, 1, 2, 2), distinct(1, 1, 3, 3)])],
+        "native_batch_norm_backward": [
+            (lambda g, a, w: op(g, a, w, None, None,
+                                *C("native_batch_norm", a, w, None, None, None, True, 0.1, 1e-5)[1:],
+                                True, 1e-5, [1, 1, 1]),
+             [s.any(3, 2), s.any(3, 2), s.any(2)]),
+            (lambda g, a, w: op(g, a, w, rm, rv, None, None, False, 1e-5, [1, 1, 1]),
+             [s.any(2, 2, 2), s.any(2, 2, 2), s.any(2)])],
+        "native_layer_norm_backward": [
+            (lambda g, a, w: op(g, a, [3], *C("native_layer_norm", a, [3], w, None, 1e-5)[1:], w,
+                                None, [1, 1, 1]),
+             [s.any(2, 3), s.any(2, 3), s.any(3)])],
+        "native_group_norm_backward": [
+            (lambda g, a, w: op(g, a, *C("native_group_norm", a, w, None, 2, 4, 2, 2, 1e-5)[1:], w,
+                                2, 4, 2, 2, [1, 1, 1]),
+             [s.any(2, 4, 2), s.any(2, 4, 2), s.any(4)])],
+        "embedding_dense_backward": [(lambda g: op(g, idx(0, 2, 2), 3, 0, False), [s.any(3, 2)]),
+                                     (lambda g: op(g, idx(0, 2, 2, 1), 3, -1, True), [s.any(4, 2)])],
+        "_softmax_backward_data": [(lambda g, y: op(g, y, 1, td.float64),
+                                    [s.any(2, 3), s.any(2, 3, lo=0.1, hi=0.9)])],
+        "_log_softmax_backward_data": [(lambda g, y: op(g, y, 0, td.float64),
+                                        [s.any(2, 3), s.any(2, 3, lo=-2.0, hi=-0.1)])],
+        "nll_loss_backward": [
+            (lambda g, a: op(g, a, idx(0, 3, 1), None, 1, -100,
+                             C("nll_loss_forward", a, idx(0, 3, 1), None, 1, -100)[1]),
+             [s.any(), s.any(3, 4)])],
+        "nll_loss2d_backward": [
+            (lambda g, a: op(g, a, t2, None, 2, -100, C("nll_loss2d_forward", a, t2, None, 2, -100)[1]),
+             [s.any(), s.any(1, 3, 2, 2)])],
+        "mse_loss_backward": [(lambda g, a, b: op(g, a, b, 1), [s.any(), s.any(2, 3), s.any(2, 3)])],
+        "smooth_l1_loss_backward": [(lambda g, a, b: op(g, a, b, 1, 0.5), [s.any()] + ab)],
+        "huber_loss_backward": [(lambda g, a, b: op(g, a, b, 0, 0.5), [s.any(3)] + ab)],
+        "binary_cross_entropy_backward": [
+            (lambda g, a, t, w=const(3, lo=0.5, hi=2): op(g, a, t, w, 2),
+             [s.any(), s.any(3, lo=0.2, hi=0.8), s.any(3, lo=0.0, hi=1.0)])],
+        "threshold_backward": [(lambda g, a: op(g, a, 0.1), [s.any(2, 3), s.nonzero(2, 3)])],
+        "gelu_backward": [(lambda g, a: op(g, a), [s.any(4), s.any(4)]),
+                          (lambda g, a: C("gelu_backward", g, a, approximate="tanh"),
+                           [s.any(4), s.any(4)])],
+        "silu_backward": [(lambda g, a: op(g, a), [s.any(4), s.any(4)])],
+        "softplus_backward": [(lambda g, a: op(g, a, 2, 1.0), [s.any(3), s.leaf([-1.0, 0.2, 0.8])])],
+        "elu_backward": [(lambda g, a: op(g, 1.5, 1.0, 0.5, False, a), [s.any(4), s.nonzero(4)]),
+                         (lambda g, y: op(g, 1.5, 2.0, 1.0, True, y), [s.any(4), s.nonzero(4)])],
+        "leaky_relu_backward": [(lambda g, a: op(g, a, 0.2, False), [s.any(4), s.nonzero(4)])],
+        "hardtanh_backward": [(lambda g, a: op(g, a, -1.0, 1.0),
+                               [s.any(4), s.leaf([-1.5, -0.5, 0.3, 1.4])])],
+        "hardswish_backward": [(lambda g, a: op(g, a), [s.any(5), s.leaf([-4.0, -1.0, 0.5, 2.0, 3.5])])],
+        "hardsigmoid_backward": [(lambda g, a: op(g, a), [s.any(5), s.leaf([-4.0, -1.0, 0.5, 2.0, 3.5])])],
+        "mish_backward": [(lambda g, a: op(g, a), [s.any(4), s.any(4)])],
+        "prelu_backward": [(lambda g, a, w: op(g, a, w), [s.any(2, 3), s.nonzero(2, 3), s.any(3)])],
+        "log_sigmoid_backward": [(lambda g, a: op(g, a, C("log_sigmoid_forward", a)[1]),
+                                  [s.any(2, 3), s.any(2, 3)])],
+        "glu_backward": [(lambda g, a: op(g, a, 1), [s.any(2, 2), s.any(2, 4)])],
+    }
+    return backward.get(base)
 
 
 def formula_ops():
@@ -338,7 +413,18 @@ GRADGRAD = set(UNARY) | {
     "sum", "mean", "prod", "max", "amax", "std", "var", "norm", "logsumexp", "cumsum", "cumprod",
     "softmax", "log_softmax", "max_dim", "sort", "matmul", "mm", "bmm", "mv", "dot", "addmm",
     "addmv", "baddbmm", "outer", "einsum", "select", "slice", "narrow", "diagonal", "gather",
-    "index_select", "index", "masked_select", "take",
+    "index_select", "index", "masked_select", "take", "resample_along", "resample_along_backward",
+    "as_strided",
+    # nn backward ops: gradgradcheck of them is third order through the nn ops.
+    "convolution_backward", "max_pool2d_with_indices_backward", "avg_pool2d_backward",
+    "adaptive_avg_pool2d_backward", "adaptive_max_pool2d_backward", "native_batch_norm_backward",
+    "native_layer_norm_backward", "native_group_norm_backward", "embedding_dense_backward",
+    "_softmax_backward_data", "_log_softmax_backward_data", "nll_loss_backward",
+    "nll_loss2d_backward", "mse_loss_backward", "smooth_l1_loss_backward", "huber_loss_backward",
+    "binary_cross_entropy_backward", "threshold_backward", "gelu_backward", "silu_backward",
+    "softplus_backward", "elu_backward", "leaky_relu_backward", "hardtanh_backward",
+    "hardswish_backward", "hardsigmoid_backward", "mish_backward", "prelu_backward",
+    "log_sigmoid_backward", "glu_backward",
 }
 
 
@@ -438,8 +524,8 @@ def test_select_slice_narrow_support_double_backward(ref):
 
 def test_underivable_ops_say_so():
     x = td.ones(3, dtype=td.float64, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="the derivative for 'as_strided' is not implemented"):
-        C("as_strided", x * 1, [2], [1]).sum().backward()
+    with pytest.raises(NotImplementedError, match="the derivative for 'aminmax' is not implemented"):
+        td.aminmax(x * 1)[0].sum().backward()
         x.grad
     with pytest.raises(NotImplementedError, match="scatter_reduce.*prod"):
         (x * 1).scatter_reduce(0, idx(0, 0), x[:2] * 1, "prod").sum().backward()

@@ -1,5 +1,5 @@
 """tensord.nn attention against torch 1.13: MultiheadAttention (masks, kdim/vdim,
-batch_first, unbatched, head weights), scaled_dot_product_attention (against
+batch_first, unbatched, head weights, add_bias_kv / add_zero_attn), scaled_dot_product_attention (against
 softmax(QK^T/sqrt(d) + mask) V computed with torch) and the Transformer family.
 Outputs and every parameter/input gradient in float64, dropout off."""
 from __future__ import annotations
@@ -75,6 +75,13 @@ MHA_CASES = {
     "no_bias": (dict(bias=False), "cross"),
     "batch_first_self": (dict(batch_first=True), "self"),
     "batch_first_cross": (dict(batch_first=True, kdim=3, vdim=5), "cross"),
+    "bias_kv_self": (dict(add_bias_kv=True), "self"),
+    "bias_kv_cross": (dict(add_bias_kv=True, kdim=3, vdim=5), "cross"),
+    "zero_attn_self": (dict(add_zero_attn=True), "self"),
+    "zero_attn_no_bias": (dict(add_zero_attn=True, bias=False), "cross"),
+    "bias_kv_zero_attn": (dict(add_bias_kv=True, add_zero_attn=True), "cross"),
+    "bias_kv_zero_attn_batch_first": (dict(add_bias_kv=True, add_zero_attn=True, batch_first=True, kdim=3,
+                                           vdim=5), "cross"),
 }
 
 
@@ -111,10 +118,17 @@ MASKS = {
 }
 
 
+# extra source positions: torch pads attn_mask and key_padding_mask with
+# "not masked" for each
+EXTRA_KEYS = {"plain": dict(), "bias_kv": dict(add_bias_kv=True), "zero_attn": dict(add_zero_attn=True),
+              "both": dict(add_bias_kv=True, add_zero_attn=True)}
+
+
 @pytest.mark.parametrize("mask", list(MASKS))
 @pytest.mark.parametrize("need_weights", [True, False])
-def test_mha_masks(ref, mask, need_weights):
-    ours, theirs = mha_pair(ref, 4, 2)
+@pytest.mark.parametrize("extra", list(EXTRA_KEYS))
+def test_mha_masks(ref, mask, need_weights, extra):
+    ours, theirs = mha_pair(ref, 4, 2, **EXTRA_KEYS[extra])
     L, S, N = 3, 4, 2
     attn, kpm = MASKS[mask](L, S, N, 2)
     if attn is not None and attn.dtype == bool:
@@ -127,13 +141,28 @@ def test_mha_masks(ref, mask, need_weights):
     run_both(ref, ours, theirs, [randn(L, N, 4), randn(S, N, 4)], call, masks=(attn, kpm))
 
 
-def test_mha_unbatched(ref):
-    ours, theirs = mha_pair(ref, 4, 2, batch_first=True)
+@pytest.mark.parametrize("extra", list(EXTRA_KEYS))
+def test_mha_unbatched(ref, extra):
+    ours, theirs = mha_pair(ref, 4, 2, batch_first=True, **EXTRA_KEYS[extra])
     kpm = np.array([False, False, True])
+    attn = np.array([[False, True, False], [True, False, False]])
+
+    def call(lib, m, xs, masks):
+        return m(xs[0], xs[1], xs[1], key_padding_mask=masks[0], attn_mask=masks[1])
+    run_both(ref, ours, theirs, [randn(2, 4), randn(3, 4)], call, masks=(kpm, attn))
+
+
+def test_mha_fully_masked_row_attends_to_the_extra_keys(ref):
+    """A query whose every real key is masked still sees bias_k and the zero
+    key (torch pads the masks with "not masked"), so no NaN appears."""
+    ours, theirs = mha_pair(ref, 4, 2, add_bias_kv=True, add_zero_attn=True)
+    kpm = np.array([[True, True, True], [False, True, False]])
 
     def call(lib, m, xs, masks):
         return m(xs[0], xs[1], xs[1], key_padding_mask=masks[0])
-    run_both(ref, ours, theirs, [randn(2, 4), randn(3, 4)], call, masks=(kpm,))
+    got, _ = run_both(ref, ours, theirs, [randn(2, 2, 4), randn(3, 2, 4)], call, masks=(kpm,))
+    assert np.isfinite(to_numpy(got[0])).all() and np.isfinite(to_numpy(got[1])).all()
+    assert tuple(got[1].shape) == (2, 2, 5)  # 3 keys + bias_k + the zero key
 
 
 def test_mha_noncontiguous_inputs(ref):
@@ -146,7 +175,7 @@ def test_mha_noncontiguous_inputs(ref):
 
 
 def test_mha_parameters_repr_init(ref):
-    for kw in (dict(), dict(kdim=3, vdim=5), dict(bias=False)):
+    for kw in (dict(), dict(kdim=3, vdim=5), dict(bias=False), dict(add_bias_kv=True, add_zero_attn=True)):
         ours, theirs = mha_pair(ref, 4, 2, **kw)
         assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
             [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
@@ -156,6 +185,12 @@ def test_mha_parameters_repr_init(ref):
     bound = math.sqrt(6.0 / (64 + 3 * 64))  # xavier_uniform_ over the (3E, E) matrix
     assert w.min() >= -bound and w.max() <= bound and w.max() > 0.9 * bound
     assert not to_numpy(m.in_proj_bias.detach()).any() and not to_numpy(m.out_proj.bias.detach()).any()
+    assert m.bias_k is None and m.bias_v is None
+    m = nn.MultiheadAttention(1024, 4, add_bias_kv=True)
+    for b in (m.bias_k, m.bias_v):  # xavier_normal_ over (1, 1, E): std sqrt(2 / (E + E))
+        v = to_numpy(b.detach())
+        assert v.shape == (1, 1, 1024) and abs(v.std() - math.sqrt(1 / 1024)) < 0.1 * math.sqrt(1 / 1024)
+    assert not np.array_equal(to_numpy(m.bias_k.detach()), to_numpy(m.bias_v.detach()))
 
 
 def test_mha_errors(ref):
@@ -168,8 +203,12 @@ def test_mha_errors(ref):
         with pytest.raises(AssertionError, match="expecting key_padding_mask shape of"):
             m(lib.zeros(3, 1, 4), lib.zeros(2, 1, 4), lib.zeros(2, 1, 4),
               key_padding_mask=lib.zeros(1, 3, dtype=lib.bool))
-    with pytest.raises(NotImplementedError):
-        nn.MultiheadAttention(4, 2, add_bias_kv=True)
+        m = lib.nn.MultiheadAttention(4, 2, add_bias_kv=True)
+        x = lib.zeros(3, 1, 4)
+        with pytest.raises(AssertionError):  # bias_k without bias_v
+            lib.nn.functional.multi_head_attention_forward(
+                x, x, x, 4, 2, m.in_proj_weight, m.in_proj_bias, m.bias_k, None, False, 0.0,
+                m.out_proj.weight, m.out_proj.bias)
 
 
 def sdpa_reference(ref, q, k, v, mask=None, is_causal=False, scale=None):

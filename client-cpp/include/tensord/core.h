@@ -6,6 +6,12 @@
 //
 // Thread-safe: calls may come from several threads; records keep the order
 // in which the calls took the core's lock.
+//
+// Survives a dropped connection: when the session's stream breaks
+// (UNAVAILABLE), the core re-attaches to the session with backoff for the
+// daemon's grace period and resends what the daemon had not accepted, so
+// no op is lost or applied twice; callers waiting at a sync point just wait
+// longer. After the grace period they get a RemoteError saying why.
 #ifndef TENSORD_CLIENT_CORE_H_
 #define TENSORD_CLIENT_CORE_H_
 
@@ -72,6 +78,29 @@ class TensorImpl {
   bool opaque_grad_fn = false;
   std::string custom_grad_fn_name;  // a custom autograd.Function's node
   bool is_leaf() const { return grad_fn == nullptr && !opaque_grad_fn; }
+  uint32_t output_nr = 0;  // which result of grad_fn (for error messages)
+
+  // Differentiable views, by the daemon's rule (scheduler/autograd/views.cpp).
+  // A floating view's root base and how the view was made (PyTorch's
+  // CreationMeta); `version` counts in-place writes to the storage a base
+  // shares with its views (null until one is made), so that a view whose
+  // storage was written since its grad_fn was set reports the regenerated
+  // AsStridedBackward0.
+  enum class ViewCreation : uint8_t { kDefault, kMultiOutput, kNoGrad };
+  std::shared_ptr<TensorImpl> view_base;
+  ViewCreation view_creation = ViewCreation::kDefault;
+  uint64_t view_attr_version = 0;
+  std::shared_ptr<uint64_t> version;
+  // requires_grad as PyTorch answers it: a view requires grad when its base does.
+  bool RequiresGrad() const {
+    return requires_grad || (view_base && view_base->requires_grad);
+  }
+  // Brings a stale view's grad_fn up to date (AsStridedBackward0); throws
+  // PyTorch's RuntimeError for multi-output and no_grad views.
+  void RefreshViewGradFn();
+  // Throws PyTorch's error when this view may not be rebased by an in-place
+  // op (`indirect`: the write went through the base or another view).
+  void CheckViewRebase(bool indirect, const std::string& op) const;
   // The last .grad handle read from the daemon, valid while the core's
   // grad_epoch() is unchanged.
   std::shared_ptr<TensorImpl> grad_cache;
@@ -116,7 +145,20 @@ struct DaemonInfo {
   bool shared_memory = false;  // large tensors move through /dev/shm
 };
 
+// TLS to the daemon (docs/security.md). Used when `enabled` or any file is set.
+struct TlsOptions {
+  bool enabled = false;
+  std::string ca_file;      // PEM CA that signed the daemon's certificate; empty: system roots
+  std::string cert_file;    // PEM client certificate, for a daemon that requires one (mTLS)
+  std::string key_file;     // the private key of cert_file
+  std::string server_name;  // the name the daemon's certificate must carry, when not the address's host
+};
+
 struct ConnectOptions {
+  // The tenant's token, sent as "authorization: Bearer <token>" on every call.
+  // Needed when the daemon has a tenants file; ignored by one without.
+  std::string token;
+  TlsOptions tls;
   std::string client_name = "tensord-cpp";
   std::string client_version = "0.1.0";
   uint32_t protocol_major = 1;  // tests use others to check the refusal
@@ -127,10 +169,16 @@ struct ConnectOptions {
   bool shared_memory = true;
 };
 
+// `options` with what it leaves empty taken from the environment:
+// TENSORD_TOKEN, TENSORD_TLS=1, TENSORD_TLS_CA, TENSORD_TLS_CERT,
+// TENSORD_TLS_KEY, TENSORD_TLS_SERVER_NAME. Core::Connect applies it.
+ConnectOptions WithEnvironmentDefaults(ConnectOptions options);
+
 class Core : public std::enable_shared_from_this<Core> {
  public:
   // Connects (HOST:PORT or unix:PATH), handshakes and opens a session.
-  // Throws RemoteError when the daemon is unreachable or refuses.
+  // Throws RemoteError when the daemon is unreachable or refuses (a TLS
+  // failure or a refused token says so).
   static std::shared_ptr<Core> Connect(const std::string& address,
                                        const ConnectOptions& options = {});
   ~Core();
@@ -173,6 +221,8 @@ class Core : public std::enable_shared_from_this<Core> {
   // Stats for tests and benchmarks.
   uint64_t ops_recorded() const;
   uint64_t batches_sent() const;
+  // How often a broken stream was replaced by re-attaching to the session.
+  uint64_t reattaches() const;
   // How often each op (by schema index) was recorded by this core.
   std::vector<uint64_t> op_counts() const;
 

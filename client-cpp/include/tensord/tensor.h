@@ -130,13 +130,16 @@ class Tensor {
   T item() const;
 
   // ---- autograd (the graph lives on the daemon; see docs/autograd.md)
-  bool requires_grad() const { return impl_->requires_grad; }
+  bool requires_grad() const { return impl_->RequiresGrad(); }
   // Leaves only (RuntimeError otherwise, as PyTorch). Returns *this.
   Tensor& set_requires_grad(bool requires_grad = true, Loc loc = Loc::current());
   Tensor& requires_grad_(bool requires_grad = true, Loc loc = Loc::current()) {
     return set_requires_grad(requires_grad, loc);
   }
-  bool is_leaf() const { return impl_->is_leaf(); }
+  bool is_leaf() const {
+    impl_->RefreshViewGradFn();
+    return impl_->is_leaf();
+  }
   // Accumulates d(this)/d(leaf) into the leaves' grad on the daemon. An
   // undefined gradient means ones (scalar outputs only); retain_graph
   // defaults to create_graph. Daemon errors surface at the next sync point.

@@ -94,8 +94,6 @@ def multi_head_attention_forward(
     and, if need_weights, the attention weights (averaged over heads unless
     average_attn_weights is False)."""
     td = _td()
-    if bias_k is not None or bias_v is not None or add_zero_attn:
-        raise NotImplementedError("tensord: MultiheadAttention add_bias_kv/add_zero_attn are not supported")
     if static_k is not None or static_v is not None:
         raise NotImplementedError("tensord: multi_head_attention_forward static_k/static_v are not supported")
     is_batched = _mha_shapes_batched(query, key, value, key_padding_mask, attn_mask, num_heads)
@@ -152,10 +150,33 @@ def multi_head_attention_forward(
         else:
             raise RuntimeError(f"attn_mask's dimension {attn_mask.dim()} is not supported")
 
+    def pad_key_masks() -> None:
+        """One more source position for the masks, not masked (torch pads with 0)."""
+        nonlocal mask, key_padding_mask
+        if mask is not None:
+            mask = F.pad(mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = F.pad(key_padding_mask, (0, 1))
+
+    if bias_k is not None and bias_v is not None:
+        # bias_k / bias_v (1, 1, E) become one more source position of every batch
+        k = td.cat([k, bias_k.repeat(1, bsz, 1)])
+        v = td.cat([v, bias_v.repeat(1, bsz, 1)])
+        src_len += 1
+        pad_key_masks()
+    elif bias_k is not None or bias_v is not None:
+        raise AssertionError("bias_k and bias_v must both be given, or neither")
+
     def heads(t: Any, length: int) -> Any:  # (length, N, E) -> (N, heads, length, head_dim)
         return t.reshape([length, bsz, num_heads, head_dim]).permute(1, 2, 0, 3)
 
     q, k, v = heads(q, tgt_len), heads(k, src_len), heads(v, src_len)
+    if add_zero_attn:
+        # a zero key and value per head as one more source position
+        zeros = td.zeros([bsz, num_heads, 1, head_dim], dtype=k.dtype, device=k._device_str)
+        k, v = td.cat([k, zeros], 2), td.cat([v, zeros], 2)
+        src_len += 1
+        pad_key_masks()
     scores = td.matmul(q * (1.0 / math.sqrt(head_dim)), k.transpose(-2, -1))
     scores = _apply_mask(scores, mask, masked_is_true=True)
     if key_padding_mask is not None:

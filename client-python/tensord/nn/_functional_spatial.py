@@ -3,8 +3,8 @@ grid_sample, pixel_shuffle, channel_shuffle.
 
 Composed of daemon ops that carry derivative formulas. Source positions that
 depend only on shapes (padding, resampling) are computed here and sent as
-int64 index tensors, so the daemon only runs index_select / gather and
-weighted sums; unfold/fold are grouped convolutions with one-hot kernels.
+int64 index tensors (with float64 weights for resampling), so the daemon only
+runs index_select / resample_along / gather and weighted sums; unfold/fold are grouped convolutions with one-hot kernels.
 """
 from __future__ import annotations
 
@@ -104,6 +104,12 @@ def pad(input: Any, pad: Sequence[int], mode: str = "constant", value: Optional[
 
 
 # ---- interpolate ----
+#
+# Every mode is separable: one pass per spatial dim of the daemon's
+# resample_along, which weighs a few source rows per output row through a tap
+# table computed here with ATen's index arithmetic (nearest: one tap of
+# weight 1, an exact copy; linear 2, cubic 4; 3-d area the window). 1-d and
+# 2-d area are adaptive average pooling, as in torch.
 
 def _nearest_source(n_in: int, n_out: int, scale: Optional[float], exact: bool) -> np.ndarray:
     """ATen's nearest_idx / nearest_exact_idx (float32 arithmetic)."""
@@ -119,22 +125,68 @@ def _nearest_source(n_in: int, n_out: int, scale: Optional[float], exact: bool) 
     return np.minimum(np.floor(pos).astype(np.int64), n_in - 1)
 
 
-def _linear_source(n_in: int, n_out: int, scale: Optional[float], align_corners: bool) -> tuple:
-    """ATen's compute_indices_weights_linear: (index0, index1, lambda0, lambda1)."""
+def _source_position(n_in: int, n_out: int, scale: Optional[float], align_corners: bool,
+                     cubic: bool) -> np.ndarray:
+    """ATen's area_pixel_compute_scale + area_pixel_compute_source_index."""
     j = np.arange(n_out, dtype=np.float64)
     if align_corners:
-        s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
-        real = s * j
-    else:
-        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
-        real = np.maximum(s * (j + 0.5) - 0.5, 0.0)
+        return ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0) * j
+    s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    real = s * (j + 0.5) - 0.5
+    return real if cubic else np.maximum(real, 0.0)
+
+
+def _linear_taps(n_in: int, n_out: int, scale: Optional[float], align_corners: bool) -> tuple:
+    """ATen's compute_indices_weights_linear: 2 taps per output position."""
+    real = _source_position(n_in, n_out, scale, align_corners, cubic=False)
     i0 = np.minimum(real.astype(np.int64), n_in - 1)
     lam1 = np.clip(real - i0, 0.0, 1.0)
     i1 = i0 + (i0 < n_in - 1)
-    return i0, i1, 1.0 - lam1, lam1
+    return np.stack([i0, i1], 1), np.stack([1.0 - lam1, lam1], 1)
+
+
+def _cubic_taps(n_in: int, n_out: int, scale: Optional[float], align_corners: bool) -> tuple:
+    """ATen's upsample_bicubic2d: 4 taps around floor(real), clamped to the
+    input, with the cubic convolution coefficients of A = -0.75."""
+    real = _source_position(n_in, n_out, scale, align_corners, cubic=True)
+    base = np.floor(real)
+    t = real - base
+    a = -0.75
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weight = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], 1)
+    index = np.clip(base.astype(np.int64)[:, None] + np.arange(-1, 3), 0, n_in - 1)
+    return index, weight
+
+
+def _area_taps(n_in: int, n_out: int) -> tuple:
+    """adaptive average pooling's windows [floor(j*I/O), ceil((j+1)*I/O)),
+    padded to the widest with weight 0."""
+    j = np.arange(n_out)
+    start = (j * n_in) // n_out
+    end = ((j + 1) * n_in + n_out - 1) // n_out
+    taps = int((end - start).max())
+    index = np.minimum(start[:, None] + np.arange(taps), end[:, None] - 1)
+    weight = np.where(start[:, None] + np.arange(taps) < end[:, None], 1.0 / (end - start)[:, None], 0.0)
+    return index, weight
+
+
+def _resample(input: Any, dim: int, taps: tuple) -> Any:
+    td = _td()
+    index = td.tensor(np.ascontiguousarray(taps[0], dtype=np.int64), device=input._device_str)
+    weight = td.tensor(np.ascontiguousarray(taps[1], dtype=np.float64), device=input._device_str)
+    return _C.call("resample_along", (input, dim, index, weight))
 
 
 _INTERP_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+# the spatial dims each mode takes (torch 1.13)
+_MODE_DIMS = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "area": (1, 2, 3), "linear": (1,),
+              "bilinear": (2,), "trilinear": (3,), "bicubic": (2,)}
 
 
 def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
@@ -181,46 +233,39 @@ def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: st
         recompute_scale_factor = True
     if recompute_scale_factor:
         scales = None
-    if antialias:
-        raise NotImplementedError("tensord: interpolate(antialias=True) is not supported")
-    if mode not in _INTERP_MODES:
+    if antialias and not (mode in ("bilinear", "bicubic") and input.dim() == 4):
+        raise ValueError("Anti-alias option is only supported for bilinear and bicubic modes")
+    if dim not in _MODE_DIMS.get(mode, ()):
+        wanted = {"linear": 1, "bilinear": 2, "trilinear": 3}.get(mode)
+        if wanted is not None and 1 <= dim <= 3:
+            raise NotImplementedError(f"Got {dim + 2}D input, but {mode} mode needs {wanted + 2}D input")
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the "
             f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
             f"(got {mode})")
-    wanted = {"linear": 1, "bilinear": 2, "trilinear": 3}.get(mode)
-    if wanted is not None and dim != wanted:
-        if 1 <= dim <= 3:
-            raise NotImplementedError(f"Got {dim + 2}D input, but {mode} mode needs "
-                                      f"{wanted + 2}D input")
-    if dim not in (1, 2, 3) or mode == "bicubic" or (mode == "area" and dim == 3):
-        raise NotImplementedError(
-            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the "
-            f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
-            f"(got {mode})" if dim not in (1, 2, 3) else f"tensord: interpolate(mode='{mode}') "
-            f"is not supported for {input.dim()}D input")
+    if antialias:
+        raise NotImplementedError("tensord: interpolate(antialias=True) is not supported")
     for i, s in enumerate(out_size):
         if s <= 0 or input.shape[i + 2] <= 0:
             raise RuntimeError(f"[interpolate] Input and output sizes should be greater than 0, "
                                f"but got input ({list(input.shape[2:])}) and output ({out_size})")
-    if mode == "area":
-        td = _td()
+    td = _td()
+    if mode == "area" and dim < 3:
         return td.adaptive_avg_pool1d(input, out_size) if dim == 1 else \
             td.adaptive_avg_pool2d(input, out_size)
-    td = _td()
     out = input
     for i in range(dim):
         d, n_in, n_out = i + 2, input.shape[i + 2], out_size[i]
         scale = scales[i] if scales is not None else None
         if mode in ("nearest", "nearest-exact"):
             src = _nearest_source(n_in, n_out, scale, mode == "nearest-exact")
-            out = td.index_select(out, d, _index(src, input))
-            continue
-        i0, i1, w0, w1 = _linear_source(n_in, n_out, scale, align_corners)
-        shape = [1] * input.dim()
-        shape[d] = n_out
-        out = (td.index_select(out, d, _index(i0, input)) * _values(w0, input).reshape(shape)
-               + td.index_select(out, d, _index(i1, input)) * _values(w1, input).reshape(shape))
+            out = _resample(out, d, (src[:, None], np.ones((n_out, 1))))
+        elif mode == "area":
+            out = _resample(out, d, _area_taps(n_in, n_out))
+        elif mode == "bicubic":
+            out = _resample(out, d, _cubic_taps(n_in, n_out, scale, align_corners))
+        else:
+            out = _resample(out, d, _linear_taps(n_in, n_out, scale, align_corners))
     return out
 
 
@@ -301,6 +346,12 @@ def fold(input: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padd
 
 
 # ---- grid_sample ----
+#
+# ATen's GridSampler.h as a composition: grid coordinates unnormalised, then
+# clipped (border) or reflected and clipped (reflection) with the same
+# piecewise gradients, then the 2^k corners of each point (k = 2 or 3
+# spatial dims) gathered from the flattened planes and weighted; corners
+# outside the input count as zeros.
 
 def _unnormalize(coord: Any, size: int, align_corners: bool) -> Any:
     if align_corners:
@@ -312,6 +363,39 @@ def _clip(coord: Any, size: int) -> Any:
     """min(size - 1, max(coord, 0)) with zero gradient at and beyond the bounds, as ATen."""
     td = _td()
     return td.where(coord <= 0, 0.0, td.where(coord >= size - 1, float(size - 1), coord))
+
+
+def _reflect(coord: Any, twice_low: int, twice_high: int) -> Any:
+    """ATen's reflect_coordinates: coord mirrored at low and high until inside."""
+    td = _td()
+    if twice_low == twice_high:
+        return coord * 0.0
+    low, span = twice_low / 2, (twice_high - twice_low) / 2
+    dist = (coord - low).abs()
+    flips = td.floor(dist.detach() / span)
+    extra = td.fmod(dist, span)
+    odd = td.fmod(flips, 2.0) == 1
+    return td.where(odd, span - extra + low, extra + low)
+
+
+def _source_coord(coord: Any, size: int, padding_mode: str, align_corners: bool) -> Any:
+    coord = _unnormalize(coord, size, align_corners)
+    if padding_mode == "border":
+        return _clip(coord, size)
+    if padding_mode == "reflection":
+        coord = _reflect(coord, 0, 2 * (size - 1)) if align_corners else _reflect(coord, -1, 2 * size - 1)
+        return _clip(coord, size)
+    return coord
+
+
+def _nearest(coord: Any, k: int) -> Any:
+    """ATen's nearest source position: nearbyint (halves to even) in its 2-d
+    kernel, std::round (halves away from zero) in its 3-d one."""
+    td = _td()
+    if k == 2:
+        return td.round(coord)
+    whole = td.trunc(coord)
+    return whole + td.where((coord - whole).abs() >= 0.5, td.sign(coord), 0.0)
 
 
 def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str = "zeros",
@@ -328,48 +412,64 @@ def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str
                       "align_corners=False since 1.3.0. Please specify align_corners=True if the "
                       "old behavior is desired. See the documentation of grid_sample for details.")
         align_corners = False
-    if grid.dim() != input.dim():
-        raise RuntimeError("grid_sampler(): expected grid to have same number of dimensions as "
-                           f"input, but got input with sizes {list(input.shape)} and grid with "
-                           f"sizes {list(grid.shape)}")
-    if input.dim() != 4:
-        raise NotImplementedError("tensord: grid_sample supports 4-D input only")
-    if grid.shape[-1] != 2:
-        raise RuntimeError("grid_sampler(): expected grid to have size 2 in last dimension, but "
-                           f"got grid with sizes {list(grid.shape)}")
+    # ATen's grid_sampler checks, in its order
     if grid.shape[0] != input.shape[0]:
         raise RuntimeError("grid_sampler(): expected grid and input to have same batch size, but "
                            f"got input with sizes {list(input.shape)} and grid with sizes "
                            f"{list(grid.shape)}")
-    if mode == "bicubic" or padding_mode == "reflection":
-        raise NotImplementedError(f"tensord: grid_sample(mode='{mode}', padding_mode="
-                                  f"'{padding_mode}') is not supported")
-    n, c, h, w = input.shape
-    ho, wo = grid.shape[1], grid.shape[2]
-    ix = _unnormalize(grid.select(-1, 0), w, align_corners)
-    iy = _unnormalize(grid.select(-1, 1), h, align_corners)
-    if padding_mode == "border":
-        ix, iy = _clip(ix, w), _clip(iy, h)
-    flat = input.reshape(n, c, h * w)
+    k = input.dim() - 2
+    if grid.shape[-1] != k:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {k} in last dimension, but "
+                           f"got grid with sizes {list(grid.shape)}")
+    for i in range(2, input.dim()):
+        if input.shape[i] <= 0:
+            raise RuntimeError("grid_sampler(): expected input to have non-empty spatial dimensions, "
+                               f"but input has sizes {list(input.shape)} with dimension {i} being empty")
+    kernel_dims = 4 if input.dim() == 4 else 5  # ATen picks the 2-d kernel for 4-D input, else the 3-d one
+    if input.dim() != kernel_dims or grid.dim() != input.dim():
+        raise RuntimeError(f"grid_sampler(): expected {kernel_dims}D input and grid with same number of "
+                           f"dimensions, but got input with sizes {list(input.shape)} and grid with "
+                           f"sizes {list(grid.shape)}")
+    if mode == "bicubic" and k == 3:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    if mode == "bicubic":
+        raise NotImplementedError("tensord: grid_sample(mode='bicubic') is not supported")
+    n, c = input.shape[0], input.shape[1]
+    sizes = list(input.shape[2:])  # (D,) H, W
+    out_sizes = list(grid.shape[1:-1])
+    points = math.prod(out_sizes)
+    # spatial dim d of the input is read from grid component k - 1 - d (x is W)
+    coords = [_source_coord(grid.select(-1, k - 1 - d), sizes[d], padding_mode, align_corners)
+              for d in range(k)]
+    flat = input.reshape(n, c, math.prod(sizes))
 
-    def sample(xi: Any, yi: Any) -> tuple:
-        """Values at integer positions (N, C, Ho, Wo) and whether they are inside."""
-        inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
-        lin = td.where(inside, yi * w + xi, 0.0).to(td.int64).reshape(n, 1, ho * wo)
-        vals = td.gather(flat, 2, lin.expand(n, c, ho * wo)).reshape(n, c, ho, wo)
+    def sample(at: List[Any]) -> tuple:
+        """Values (N, C, *out) at integer positions `at` (one per spatial dim)
+        and whether each position is inside the input."""
+        inside = None
+        lin = None
+        for d, p in enumerate(at):
+            ok = (p >= 0) & (p <= sizes[d] - 1)
+            inside = ok if inside is None else inside & ok
+            lin = p if lin is None else lin * sizes[d] + p
+        lin = td.where(inside, lin, 0.0).to(td.int64).reshape(n, 1, points)
+        vals = td.gather(flat, 2, lin.expand(n, c, points)).reshape([n, c] + out_sizes)
         return vals, inside
 
     if mode == "nearest":
-        vals, inside = sample(td.round(ix), td.round(iy))
+        vals, inside = sample([_nearest(x, k) for x in coords])
         return td.where(inside.unsqueeze(1), vals, 0.0)
-    x0, y0 = td.floor(ix), td.floor(iy)
-    x1, y1 = x0 + 1, y0 + 1
+    low = [td.floor(x) for x in coords]
     out = None
-    for xs, ys, wx, wy in ((x0, y0, x1 - ix, y1 - iy), (x1, y0, ix - x0, y1 - iy),
-                           (x0, y1, x1 - ix, iy - y0), (x1, y1, ix - x0, iy - y0)):
-        vals, inside = sample(xs, ys)
-        weight = td.where(inside, wx * wy, 0.0).unsqueeze(1)
-        term = vals * weight
+    for corner in range(2 ** k):
+        at, weight = [], None
+        for d in range(k):
+            upper = (corner >> (k - 1 - d)) & 1
+            at.append(low[d] + 1 if upper else low[d])
+            w = coords[d] - low[d] if upper else low[d] + 1 - coords[d]
+            weight = w if weight is None else weight * w
+        vals, inside = sample(at)
+        term = vals * td.where(inside, weight, 0.0).unsqueeze(1)
         out = term if out is None else out + term
     return out
 

@@ -31,8 +31,6 @@ class MultiheadAttention(Module):
                  vdim: Optional[int] = None, batch_first: bool = False, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("tensord: MultiheadAttention add_bias_kv/add_zero_attn are not supported")
         td = _td()
         kw = dict(device=device, dtype=dtype)
         self.embed_dim = embed_dim
@@ -59,7 +57,11 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
-        self.bias_k = self.bias_v = None
+        if add_bias_kv:
+            self.bias_k = Parameter(td.empty(1, 1, embed_dim, **kw))
+            self.bias_v = Parameter(td.empty(1, 1, embed_dim, **kw))
+        else:
+            self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
@@ -73,6 +75,10 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+        if self.bias_v is not None:
+            init.xavier_normal_(self.bias_v)
 
     def forward(self, query: Any, key: Any, value: Any, key_padding_mask: Optional[Any] = None,
                 need_weights: bool = True, attn_mask: Optional[Any] = None,
