@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: C++ (ctest) then Python (pytest).
 # Installs missing Debian packages and the .venv first. Extra arguments go to
-# pytest (e.g. -k matmul).
+# pytest (e.g. -k matmul). Also runs the request fuzzer for
+# TENSORD_FUZZ_SECONDS (60; 0 skips it) and, with TENSORD_SANITIZE_TESTS=1,
+# the C++ tests under ASan + UBSan (docs/security.md).
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
 echo "== C++ tests"
 (cd "$BUILD" && ctest --output-on-failure -j "$JOBS")
+if [ "${TENSORD_SANITIZE_TESTS:-0}" = 1 ]; then
+  echo "== C++ tests under ASan + UBSan (build-sanitize)"
+  bash "$ROOT/scripts/sanitize.sh"
+fi
+if [ "${TENSORD_FUZZ_SECONDS:-60}" != 0 ]; then
+  echo "== request fuzzer (build-fuzz, ${TENSORD_FUZZ_SECONDS:-60} s)"
+  bash "$ROOT/scripts/fuzz.sh"
+fi
 echo "== Python tests"
 export TENSORD_BINARY="$BUILD/bin/tensord"
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/python "$@"

@@ -47,7 +47,7 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
     if (root["limits"]) {
       if (std::string k = UnknownKey(root["limits"], {"max_message_bytes", "max_chunk_bytes",
                                                       "max_tensor_bytes", "max_ops_per_batch",
-                                                      "max_live_tensors"});
+                                                      "max_live_tensors", "handshake_timeout_ms"});
           !k.empty()) {
         return "config " + path + ": unknown setting 'limits." + k + "'";
       }
@@ -101,6 +101,7 @@ std::string LoadConfigFile(const std::string& path, Config& config) {
       Read(limits, "max_tensor_bytes", config.limits.max_tensor_bytes);
       Read(limits, "max_ops_per_batch", config.limits.max_ops_per_batch);
       Read(limits, "max_live_tensors", config.limits.max_live_tensors);
+      Read(limits, "handshake_timeout_ms", config.limits.handshake_timeout_ms);
     }
   } catch (const YAML::Exception& e) {
     return "config " + path + ": " + e.what();

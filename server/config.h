@@ -15,6 +15,9 @@ struct Limits {
   uint64_t max_tensor_bytes = 16ull << 30; // one tensor
   uint64_t max_ops_per_batch = 1u << 20;
   uint64_t max_live_tensors = 1u << 22;    // per session
+  // A connection that has not finished its HTTP/2 (and TLS) handshake by
+  // then is closed: a client dripping bytes cannot hold a socket for long.
+  uint64_t handshake_timeout_ms = 10000;
 };
 
 // Transport security for every listen address (docs/security.md).

@@ -1,4 +1,5 @@
 // tensord: the tensor execution daemon.
+#include <google/protobuf/stubs/logging.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
@@ -18,6 +19,7 @@
 #include "kernels/device_backend.h"
 #include "kernels/kernel.h"
 #include "scheduler/autograd/autograd_ops.h"
+#include "server/admin_service.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/cuda_loader.h"
@@ -165,6 +167,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   ConfigureLogging(format, level);
+  // Protobuf logs parse complaints (a string that is not UTF-8) itself, on
+  // stderr: those are a client's fault, so debug level, or a hostile client
+  // could flood the log. The stream's own warning says what happened.
+  google::protobuf::SetLogHandler(
+      [](google::protobuf::LogLevel, const char* file, int line, const std::string& message) {
+        spdlog::debug("protobuf {}:{}: {}", file, line, message);
+      });
   const char* threads_source = "threads setting";
   SetComputeThreads(config.threads > 0 ? config.threads : DefaultThreads(&threads_source));
   // oneDNN runs its GEMMs on OpenMP: give it the same thread count, so the
@@ -235,15 +244,27 @@ int main(int argc, char** argv) {
   }
   Authenticator authenticator(tenants);
   RuntimeService service(config, devices, authenticator);
+  AdminService admin(&service, devices, authenticator);
   metrics::SetSnapshotSource([&service] { return service.MetricsSnapshot(); });
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   for (const auto& addr : config.listen) builder.AddListeningPort(addr, credentials);
   builder.RegisterService(&service);
+  builder.RegisterService(&admin);
   const int max_message = static_cast<int>(
       std::min<uint64_t>(config.limits.max_message_bytes, std::numeric_limits<int>::max()));
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
+  // Slow or vanished peers (docs/security.md, hostile input): a connection
+  // must finish its handshake in time, and the daemon pings idle ones so a
+  // peer that disappeared without closing its socket is noticed, its
+  // stream cancelled and its session left to the grace period.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             static_cast<int>(std::min<uint64_t>(config.limits.handshake_timeout_ms,
+                                                                 std::numeric_limits<int>::max())));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   // Before the sockets exist: a SIGTERM as soon as a supervisor sees the
   // daemon listening still drains instead of killing it.
   std::signal(SIGTERM, OnSignal);

@@ -1,6 +1,7 @@
 #include "server/runtime_service.h"
 
 #include <openssl/rand.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -45,7 +46,10 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, grpc::Status st
 // The Stream RPC of one session: reads client messages into the session's
 // executor, writes its replies one at a time from a queue. The session
 // bounds the queue (it waits for the client's acks), so Send never blocks.
-class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>,
+// It takes raw bytes and parses them itself, because gRPC reports a message
+// it could not decode exactly like a client that half-closed; here the
+// client learns that its message was undecodable (INVALID_ARGUMENT).
+class StreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                             public StreamSink {
  public:
   // Attaches to `session`; the initial metadata tells the client the last
@@ -70,9 +74,9 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
     metadata_sent_ = true;
     if (!out_.empty() && !finishing_) {
       writing_ = true;
-      StartWrite(out_.front().get());
+      StartWrite(&out_.front());
     }
-    StartRead(in_.msg);
+    StartRead(&in_bytes_);
   }
 
   void OnReadDone(bool ok) override {
@@ -80,23 +84,42 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
       session_->EnqueueEndOfStream(this);
       return;
     }
+    // Parsed into the arena message; protobuf bounds nesting depth (100)
+    // and checks proto3 strings are UTF-8.
+    grpc::ProtoBufferReader reader(&in_bytes_);
+    const bool parsed = in_.msg->ParseFromZeroCopyStream(&reader);
+    in_bytes_.Clear();
+    if (!parsed) {
+      spdlog::warn("session {}: undecodable message ({} bytes); stream ended",
+                   session_->id().substr(0, 8), reader.ByteCount());
+      Refuse(grpc::StatusCode::INVALID_ARGUMENT,
+             "[stream] a message could not be decoded as tensord.v1.ClientMessage "
+             "(corrupt bytes, or not a tensord client)");
+      return;
+    }
     bool more = session_->Enqueue(this, std::move(in_));
     in_ = InboundMessage::New();
-    if (more) StartRead(in_.msg);
+    if (more) StartRead(&in_bytes_);
   }
 
   void ResumeReading() override {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!finishing_) StartRead(in_.msg);  // no reads once Finish is on its way
+    if (!finishing_) StartRead(&in_bytes_);  // no reads once Finish is on its way
   }
 
   void Send(std::shared_ptr<const v1::ServerMessage> msg) override {
+    grpc::ByteBuffer bytes;
+    bool own_buffer;
+    if (!grpc::SerializationTraits<v1::ServerMessage>::Serialize(*msg, &bytes, &own_buffer).ok()) {
+      spdlog::error("session {}: a reply could not be serialized", session_->id().substr(0, 8));
+      return;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     if (broken_ || finishing_) return;
-    out_.push_back(std::move(msg));
+    out_.push_back(std::move(bytes));
     if (!writing_ && metadata_sent_) {
       writing_ = true;
-      StartWrite(out_.front().get());
+      StartWrite(&out_.front());
     }
   }
 
@@ -125,7 +148,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
       out_.clear();
     }
     if (!out_.empty() && !broken_) {
-      StartWrite(out_.front().get());
+      StartWrite(&out_.front());
     } else {
       writing_ = false;
       if (finishing_) Finish(status_);
@@ -149,9 +172,10 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
 
  private:
   std::shared_ptr<Session> session_;
-  InboundMessage in_;  // the message being read
+  grpc::ByteBuffer in_bytes_;  // the message being read
+  InboundMessage in_;          // where it is parsed
   std::mutex mu_;
-  std::deque<std::shared_ptr<const v1::ServerMessage>> out_;  // front: being written
+  std::deque<grpc::ByteBuffer> out_;  // serialized replies; front: being written
   grpc::Status status_;  // what Finish reports once the last write is done
   bool metadata_sent_ = false;
   bool writing_ = false;
@@ -159,8 +183,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<v1::ClientMessage, v1
   bool broken_ = false;
 };
 
-class RejectedStream final
-    : public grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage> {
+class RejectedStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit RejectedStream(grpc::Status status) {
     metrics::ErrorReturned(status.error_code());
@@ -312,7 +335,7 @@ std::shared_ptr<Session> RuntimeService::FindSession(const std::string& id,
   return it->second;
 }
 
-grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* RuntimeService::Stream(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RuntimeService::Stream(
     grpc::CallbackServerContext* ctx) {
   AuthResult auth = auth_.Authenticate(*ctx);
   if (!auth.ok()) return new RejectedStream(auth.status);
@@ -390,6 +413,54 @@ void RuntimeService::ReapIdleSessions() {
     expired.clear();  // frees them (and logs it) before the count below
     spdlog::info("{} session(s) open", remaining);
   }
+}
+
+std::vector<std::shared_ptr<Session>> RuntimeService::Sessions() const {
+  std::vector<std::shared_ptr<Session>> all;
+  std::lock_guard<std::mutex> lock(mu_);
+  all.reserve(sessions_.size());
+  for (const auto& [id, s] : sessions_) all.push_back(s);
+  return all;
+}
+
+grpc::Status RuntimeService::KillSession(const std::string& id_or_prefix,
+                                         const std::string& reason, std::string* killed_id) {
+  // At least the 8 digits ListSessions shows: a shorter prefix would let a
+  // typo end a session nobody meant.
+  constexpr size_t kMinPrefix = 8;
+  if (id_or_prefix.size() < kMinPrefix) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "[admin] session id '" + id_or_prefix + "' is too short: give the id or "
+                        "at least its first " + std::to_string(kMinPrefix) + " hex digits");
+  }
+  std::shared_ptr<Session> gone;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto match = sessions_.end();
+    int matches = 0;
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (it->first.compare(0, id_or_prefix.size(), id_or_prefix) == 0) {
+        match = it;
+        ++matches;
+      }
+    }
+    if (matches == 0) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "[admin] no session " + id_or_prefix + " (closed, expired, or never opened)");
+    }
+    if (matches > 1) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "[admin] " + std::to_string(matches) + " sessions start with " +
+                              id_or_prefix + "; give more digits");
+    }
+    gone = std::move(match->second);
+    sessions_.erase(match);
+  }
+  *killed_id = gone->id();
+  gone->Close(grpc::StatusCode::ABORTED, reason);
+  spdlog::warn("session {} of tenant {} killed: {}", gone->id().substr(0, 8), gone->tenant().name,
+               reason);
+  return grpc::Status::OK;
 }
 
 size_t RuntimeService::session_count() const {

@@ -20,7 +20,13 @@ namespace tensord {
 inline constexpr uint32_t kProtocolMajor = 1;
 inline constexpr uint32_t kProtocolMinor = 0;
 
-class RuntimeService final : public v1::Runtime::CallbackService {
+// Stream is a raw method (bytes in, bytes out): the reactor parses client
+// messages itself so that an undecodable one gets a clear status.
+using RuntimeCallbackBase = v1::Runtime::WithCallbackMethod_Handshake<
+    v1::Runtime::WithCallbackMethod_OpenSession<v1::Runtime::WithCallbackMethod_CloseSession<
+        v1::Runtime::WithRawCallbackMethod_Stream<v1::Runtime::Service>>>>;
+
+class RuntimeService final : public RuntimeCallbackBase {
  public:
   // Every RPC is authenticated by `auth`, which must outlive the service.
   RuntimeService(const Config& config, std::vector<v1::DeviceInfo> devices,
@@ -36,7 +42,7 @@ class RuntimeService final : public v1::Runtime::CallbackService {
   grpc::ServerUnaryReactor* CloseSession(grpc::CallbackServerContext* ctx,
                                          const v1::CloseSessionRequest* req,
                                          v1::CloseSessionResponse* resp) override;
-  grpc::ServerBidiReactor<v1::ClientMessage, v1::ServerMessage>* Stream(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Stream(
       grpc::CallbackServerContext* ctx) override;
 
   // Stops accepting new sessions; waits up to `seconds` for queued work.
@@ -46,6 +52,14 @@ class RuntimeService final : public v1::Runtime::CallbackService {
   size_t session_count() const;
   // Sessions, queued work and memory by tenant, for the metrics' scrape.
   std::vector<metrics::TenantSnapshot> MetricsSnapshot() const;
+
+  // For the Admin service. A snapshot of the open sessions.
+  std::vector<std::shared_ptr<Session>> Sessions() const;
+  // Drops the one session whose id is or starts with `id_or_prefix` (at
+  // least 8 digits) and ends its stream with ABORTED and `reason`; its
+  // tensors go once its running op finishes. Sets *killed_id.
+  grpc::Status KillSession(const std::string& id_or_prefix, const std::string& reason,
+                           std::string* killed_id);
 
  private:
   // The session `id` when `caller` owns it, else null: another tenant's

@@ -10,6 +10,7 @@
 #include "kernels/core/shared_memory.h"
 #include "kernels/device_backend.h"
 #include "kernels/meta/infer.h"
+#include "server/op_decode.h"
 #include "scheduler/autograd/exec.h"
 #include "scheduler/autograd/variable.h"
 #include "server/log.h"
@@ -243,10 +244,12 @@ bool Session::attached() const {
   return sink_ != nullptr;
 }
 
-void Session::Close() {
+void Session::Close() { Close(1 /*CANCELLED*/, "[session] session " + id_ + " was closed"); }
+
+void Session::Close(int code, const std::string& message) {
   std::lock_guard<std::mutex> lock(stream_mu_);
   if (closing_.exchange(true)) return;
-  if (sink_) sink_->Refuse(1 /*CANCELLED*/, "[session] session " + id_ + " was closed");
+  if (sink_) sink_->Refuse(code, message);
   replies_cv_.notify_all();
 }
 
@@ -384,7 +387,7 @@ void Session::RejectBatch(const v1::Batch& batch, const OpError& e) {
   auto err = MakeError(e, nullptr, batch.seq(), 0);
   // Poison every output so later uses fail rather than read garbage.
   for (const auto& rec : batch.ops()) {
-    for (uint64_t id : rec.outputs()) Bind(id, Slot{Tensor{}, err});
+    for (uint64_t id : rec.outputs()) PoisonOutput(id, err);
   }
   v1::ServerMessage m;
   *m.mutable_error() = *err;
@@ -433,6 +436,15 @@ void Session::RunBatch(const v1::Batch& batch) {
   }
 }
 
+void Session::PoisonOutput(uint64_t id, const std::shared_ptr<const v1::OpError>& err) {
+  // Failed records may name millions of outputs; past max_live_tensors they
+  // stay unbound (a later use reports an unknown id, still an error) so a
+  // client cannot grow the table without limit by failing on purpose.
+  if (id == 0 || id >> 63 != 0 || tensors_.contains(id)) return;
+  if (live_tensors_ >= config_.limits.max_live_tensors) return;
+  Bind(id, Slot{Tensor{}, err});
+}
+
 void Session::Bind(uint64_t id, Slot slot) {
   auto [it, inserted] = tensors_.insert_or_assign(id, std::move(slot));
   if (inserted) ++live_tensors_;
@@ -448,14 +460,9 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
   std::vector<const Tensor*> inputs;
   std::shared_ptr<const v1::OpError> inherited;
   try {
-    const OpSchema* op = FindOp(rec.op());
-    TD_CHECK(op != nullptr, kNotFound, "[stream] unknown op '", rec.op(), "'");
-    TD_CHECK(rec.args_size() == static_cast<int>(op->params.size()), kType, "[", op->name,
-             "] expected ", op->params.size(), " arguments (", op->signature, "), got ",
-             rec.args_size());
+    const OpSchema* op = &LookupOp(rec);
     OpArgs args;
-    args.values.reserve(rec.args_size());
-    auto tensor_value = [&](uint64_t id) -> int64_t {
+    DecodeArgs(*op, rec, args, [&](uint64_t id) -> int64_t {
       auto it = tensors_.find(id);
       TD_CHECK(it != tensors_.end(), kNotFound, "[", op->name, "] unknown tensor id ", id,
                " (never created in this session, or already released)");
@@ -465,68 +472,19 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
       inputs.push_back(&it->second.tensor);
       args.metas.push_back(&it->second.tensor.meta);
       return static_cast<int64_t>(args.metas.size() - 1);
-    };
-    for (int i = 0; i < rec.args_size(); ++i) {
-      const v1::Value& v = rec.args(i);
-      switch (v.kind_case()) {
-        case v1::Value::kNone: args.values.push_back(Value::None()); break;
-        case v1::Value::kB: args.values.push_back(Value::Bool(v.b())); break;
-        case v1::Value::kI: args.values.push_back(Value::Int(v.i())); break;
-        case v1::Value::kF: args.values.push_back(Value::Float(v.f())); break;
-        case v1::Value::kS: args.values.push_back(Value::Str(v.s())); break;
-        case v1::Value::kInts:
-          args.values.push_back(Value::Ints({v.ints().values().begin(), v.ints().values().end()}));
-          break;
-        case v1::Value::kFloats:
-          args.values.push_back(
-              Value::Floats({v.floats().values().begin(), v.floats().values().end()}));
-          break;
-        case v1::Value::kDtype: {
-          auto d = ParseDType(v.dtype());
-          TD_CHECK(d.has_value(), kType, "[", op->name, "] unknown dtype '", v.dtype(), "'");
-          args.values.push_back(Value::OfDType(*d));
-          break;
-        }
-        case v1::Value::kDevice: {
-          auto d = Device::Parse(v.device());
-          TD_CHECK(d.has_value(), kRuntime, "[", op->name, "] Expected one of cpu, cuda device "
-                   "type at start of device string: ", v.device());
-          args.values.push_back(Value::OfDevice(*d));
-          break;
-        }
-        case v1::Value::kTensor: args.values.push_back(Value::Tensor(tensor_value(v.tensor()))); break;
-        case v1::Value::kTensors: {
-          std::vector<int64_t> idx;
-          for (uint64_t id : v.tensors().ids()) idx.push_back(tensor_value(id));
-          args.values.push_back(Value::Tensors(std::move(idx)));
-          break;
-        }
-        case v1::Value::kData: args.values.push_back(Value::Data(v.data())); break;
-        case v1::Value::KIND_NOT_SET:
-          Fail(ErrorKind::kType, "[", op->name, "] argument ", i, " has no value");
-      }
-    }
+    });
     if (inherited) {
       // An input is poisoned: so are the outputs, without another report.
-      for (uint64_t id : rec.outputs()) Bind(id, Slot{Tensor{}, inherited});
+      for (uint64_t id : rec.outputs()) PoisonOutput(id, inherited);
       return;
     }
     // Counted from here: the op is known and its inputs are live.
     OpTimer timer(op->index, inputs.empty() ? Device{} : inputs.front()->meta.device);
-    std::vector<TensorMeta> metas = InferMeta(*op, args);
+    CheckedResults checked =
+        CheckResults(*op, args, rec, [this](uint64_t id) { return tensors_.contains(id); });
+    std::vector<TensorMeta>& metas = checked.metas;
     if (!metas.empty()) timer.set_device(metas.front().device);
-    const bool aliases_input = op->returns == ReturnKind::kInPlace;
-    const size_t want_outputs = aliases_input || op->returns == ReturnKind::kNone ? 0 : metas.size();
-    TD_CHECK(static_cast<size_t>(rec.outputs_size()) == want_outputs, kType, "[", op->name,
-             "] record names ", rec.outputs_size(), " output ids, the op gives ", want_outputs);
-    for (uint64_t id : rec.outputs()) {
-      TD_CHECK(id != 0, kValue, "[", op->name, "] output id 0 is reserved");
-      TD_CHECK(id >> 63 == 0, kValue, "[", op->name, "] output id ", id,
-               " is in the daemon's id space (top bit set)");
-      TD_CHECK(!tensors_.contains(id), kValue, "[", op->name, "] output id ", id,
-               " is already in use in this session");
-    }
-    if (live_tensors_ + want_outputs > config_.limits.max_live_tensors) {
+    if (live_tensors_ + checked.output_ids > config_.limits.max_live_tensors) {
       metrics::QuotaRejected("limits.max_live_tensors");
       Fail(ErrorKind::kResource, "[", op->name, "] session has ", live_tensors_.load(),
            " live tensors; limits.max_live_tensors is ", config_.limits.max_live_tensors);
@@ -543,26 +501,27 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
     // record nested, and gets its own mode back afterwards.
     autograd::GradModeGuard grad_mode(!rec.no_grad());
     std::vector<Tensor> results = autograd::Execute(*op, args, inputs, std::move(metas));
-    if (aliases_input) results.clear();
+    if (checked.aliases_input) results.clear();
     for (int i = 0; i < rec.outputs_size(); ++i) Bind(rec.outputs(i), Slot{std::move(results[i]), nullptr});
   } catch (const OpError& e) {
-    auto err = MakeError(e, &rec, seq, index);
-    for (uint64_t id : rec.outputs()) {
-      if (id != 0 && !tensors_.contains(id)) Bind(id, Slot{Tensor{}, err});
-    }
-    v1::ServerMessage m;
-    *m.mutable_error() = *err;
-    Send(std::move(m));
+    FailOp(e, rec, seq, index);
   } catch (const std::bad_alloc&) {
-    OpError e(ErrorKind::kResource, "[" + rec.op() + "] out of memory");
-    auto err = MakeError(e, &rec, seq, index);
-    for (uint64_t id : rec.outputs()) {
-      if (id != 0 && !tensors_.contains(id)) Bind(id, Slot{Tensor{}, err});
-    }
-    v1::ServerMessage m;
-    *m.mutable_error() = *err;
-    Send(std::move(m));
+    FailOp(OpError(ErrorKind::kResource, "[" + rec.op() + "] out of memory"), rec, seq, index);
+  } catch (const std::exception& e) {
+    // Not a check of ours (a library threw): a bug to report, but no reason
+    // to take the daemon and every other session down with it.
+    spdlog::error("session {}: op {} threw {}", id_.substr(0, 8), rec.op(), e.what());
+    FailOp(OpError(ErrorKind::kInternal, "[" + rec.op() + "] internal error: " + e.what()), rec,
+           seq, index);
   }
+}
+
+void Session::FailOp(const OpError& e, const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
+  auto err = MakeError(e, &rec, seq, index);
+  for (uint64_t id : rec.outputs()) PoisonOutput(id, err);
+  v1::ServerMessage m;
+  *m.mutable_error() = *err;
+  Send(std::move(m));
 }
 
 void Session::RunFetch(const v1::Fetch& fetch) {
@@ -604,8 +563,19 @@ void Session::RunFetch(const v1::Fetch& fetch) {
   }
   Tensor src;
   try {
+    // A broadcast view (expand) can name far more elements than its storage
+    // holds; the contiguous copy a fetch makes is a new tensor like any other.
+    TD_CHECK(total <= max_tensor_bytes_, kResource, "[fetch] tensor ", fetch.tensor(), " of ",
+             ShapeStr(t.sizes()), " ", DTypeName(t.dtype()), " needs ", total,
+             " contiguous bytes; ", max_tensor_bytes_name_, " is ", max_tensor_bytes_);
     src = ToHost(t, tracker_);
   } catch (const OpError& e) {
+    *r->mutable_error() = *MakeError(e, nullptr, 0, 0);
+    Send(std::move(m));
+    return;
+  } catch (const std::bad_alloc&) {
+    OpError e(ErrorKind::kResource, "[fetch] out of memory copying tensor " +
+                                        std::to_string(fetch.tensor()) + " for the client");
     *r->mutable_error() = *MakeError(e, nullptr, 0, 0);
     Send(std::move(m));
     return;
@@ -643,18 +613,8 @@ void Session::RunUpload(const v1::UploadChunk& chunk) {
   try {
     auto it = uploads_.find(chunk.tensor());
     if (it == uploads_.end()) {
-      TD_CHECK(chunk.tensor() != 0, kValue, "[upload] tensor id 0 is reserved");
-      TD_CHECK(chunk.tensor() >> 63 == 0, kValue, "[upload] tensor id ", chunk.tensor(),
-               " is in the daemon's id space (top bit set)");
-      TD_CHECK(!tensors_.contains(chunk.tensor()), kValue, "[upload] tensor id ", chunk.tensor(),
-               " is already in use in this session");
-      auto dtype = ParseDType(chunk.dtype());
-      TD_CHECK(dtype.has_value(), kType, "[upload] unknown dtype '", chunk.dtype(), "'");
-      Shape sizes(chunk.sizes().begin(), chunk.sizes().end());
-      for (int64_t s : sizes) TD_CHECK(s >= 0, kRuntime, "[upload] negative size in ", ShapeStr(sizes));
-      TD_CHECK(CheckedNbytes(sizes, *dtype).has_value(), kRuntime,
-               "[upload] Storage size calculation overflowed with sizes=", ShapeStr(sizes));
-      TensorMeta meta = TensorMeta::Contiguous(*dtype, Device{}, sizes);
+      TensorMeta meta =
+          CheckUploadHeader(chunk, [this](uint64_t id) { return tensors_.contains(id); });
       if (meta.nbytes() > max_tensor_bytes_) {
         metrics::QuotaRejected(max_tensor_bytes_key_);
         Fail(ErrorKind::kResource, "[upload] tensor of ", meta.nbytes(), " bytes exceeds ",

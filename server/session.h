@@ -48,6 +48,8 @@ class Session {
   ~Session();
 
   const std::string& id() const { return id_; }
+  const std::string& client_name() const { return client_name_; }
+  std::chrono::steady_clock::time_point created() const { return created_; }
   // The tenant that opened it; only that tenant may name it again.
   const Tenant& tenant() const { return *tenant_; }
 
@@ -71,6 +73,9 @@ class Session {
   // Ends the session: the attached stream ends with CANCELLED, queued work
   // is skipped, a backward waiting on the client gives up. Idempotent.
   void Close();
+  // Close, ending the attached stream with `code` (a grpc::StatusCode) and
+  // `message` instead (an administrator's kill: ABORTED).
+  void Close(int code, const std::string& message);
   bool closed() const { return closing_.load(); }
 
   void Drain() { executor_.Drain(); }
@@ -108,6 +113,8 @@ class Session {
   // Fails a whole batch: poisons its outputs and reports `e` once.
   void RejectBatch(const v1::Batch& batch, const OpError& e);
   void RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index);
+  // Reports a failed op and poisons its outputs.
+  void FailOp(const OpError& e, const v1::OpRecord& rec, uint64_t seq, uint32_t index);
   void RunFetch(const v1::Fetch& fetch);
   void RunUpload(const v1::UploadChunk& chunk);
   // Numbers the reply, keeps it until acknowledged and sends it to the
@@ -117,6 +124,7 @@ class Session {
   // Forgets replies up to `ack`. Caller holds stream_mu_.
   void TrimReplies(uint64_t ack);
   void Bind(uint64_t id, Slot slot);
+  void PoisonOutput(uint64_t id, const std::shared_ptr<const v1::OpError>& err);
   void AfterItem();
   // Runs Python autograd code on the client (ExecContext::callback): sends a
   // Callback and runs the client's messages until its reply arrives.
@@ -127,6 +135,7 @@ class Session {
 
   const std::string id_;
   const std::string client_name_;
+  const std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
   const Config& config_;
   const std::shared_ptr<const Tenant> tenant_;
   std::shared_ptr<TenantUsage> usage_;  // null: no quotas (tests)

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "kernels/meta/rule_util.h"
+#include "kernels/meta/torch_names.h"
 
 namespace tensord::rules {
 // (int[] size, ..., dtype, device): a contiguous tensor of `size`.
@@ -12,11 +13,45 @@ void factory(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& ou
                                         DeviceArg(op, args), size));
 }
 
+namespace {
+
+// ATen's checked_convert: a fill value must fit the result's dtype (NaN fits
+// no integer; unsigned types also take negatives down to -max, which wrap).
+// Converting one that does not is undefined behaviour in C++.
+void CheckFillFits(const OpSchema& op, const Value& v, DType d) {
+  if (d == DType::kBool || d == DType::kFloat64) return;
+  bool fits = true;
+  if (IsFloating(d)) {
+    const double max = d == DType::kFloat32 ? 3.4028234663852886e38
+                       : d == DType::kFloat16 ? 65504.0
+                                              : 3.3895313892515355e38;  // bfloat16
+    const double x = v.to_double();
+    fits = !std::isfinite(x) || std::fabs(x) <= max;
+  } else {
+    const int bits = static_cast<int>(ItemSize(d)) * 8;
+    const bool is_unsigned = d == DType::kUInt8;
+    const double max = is_unsigned ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
+    const double min = is_unsigned ? -max : -std::ldexp(1.0, bits - 1);
+    if (v.kind == Value::Kind::kFloat) {
+      // max + 1 is exact in a double; max itself may not be (int64).
+      fits = !std::isnan(v.f) && v.f >= min && v.f < max + 1;
+    } else if (d != DType::kInt64) {
+      const int64_t i = v.to_int();
+      fits = static_cast<double>(i) >= min && static_cast<double>(i) <= max;
+    }
+  }
+  TD_CHECK(fits, kRuntime, "[", op.name, "] value cannot be converted to type ", TorchCTypeName(d),
+           " without overflow");
+}
+
+}  // namespace
+
 // full: dtype follows the fill value when not given (bool, int64 or float).
 void full(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) {
   const Shape& size = args.get_ints(0);
   CheckSizes(op, size);
   DType d = DTypeArg(op, args, args.values[1].scalar_dtype());
+  CheckFillFits(op, args.values[1], d);
   outs.push_back(TensorMeta::Contiguous(d, DeviceArg(op, args), size));
 }
 
@@ -36,9 +71,15 @@ void arange(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& out
   int64_t n;
   if (all_int) {
     const int64_t a = start.to_int(), b = end.to_int(), st = step.to_int();
-    n = st > 0 ? (b - a + st - 1) / st : (a - b - st - 1) / (-st);
+    // In 128 bits: b - a alone overflows int64 for bounds like [INT64_MIN, INT64_MAX].
+    const __int128 span = st > 0 ? static_cast<__int128>(b) - a + st - 1
+                                 : static_cast<__int128>(a) - b - st - 1;
+    const __int128 count = span / (st > 0 ? st : -static_cast<__int128>(st));
+    n = count < (int64_t{1} << 40) ? static_cast<int64_t>(count) : int64_t{1} << 40;
   } else {
-    n = static_cast<int64_t>(std::ceil((end.to_double() - start.to_double()) / s));
+    const double count = std::ceil((end.to_double() - start.to_double()) / s);
+    // Clamped before converting: a double beyond int64 converts to garbage.
+    n = count < std::ldexp(1.0, 40) ? static_cast<int64_t>(count) : int64_t{1} << 40;
   }
   TD_CHECK(n >= 0 && n < (int64_t{1} << 40), kRuntime, "[arange] invalid number of elements ", n);
   DType d = DTypeArg(op, args, all_int ? DType::kInt64 : DType::kFloat32);

@@ -1,5 +1,6 @@
 // Metadata rules of random factories and in-place random fills. Argument
 // checks that do not depend on data happen here, so they raise at the call.
+#include <cmath>
 #include <limits>
 
 #include "kernels/meta/rule_util.h"
@@ -143,6 +144,16 @@ void random_inplace(const OpSchema& op, const OpArgs& args, std::vector<TensorMe
   if (op.name == "normal_") {
     TD_CHECK(b >= 0, kRuntime, "[normal_] normal expects std >= 0.0, but found std ", b);
   } else {
+    // ATen's uniform_ bounds check: NaN, Inf and values beyond the dtype's
+    // range would make every draw NaN or Inf.
+    const double max = self.dtype == DType::kFloat64   ? 1.7976931348623157e308
+                       : self.dtype == DType::kFloat16 ? 65504.0
+                       : self.dtype == DType::kBFloat16 ? 3.3895313892515355e38
+                                                        : 3.4028234663852886e38;
+    TD_CHECK(std::isfinite(a) && std::fabs(a) <= max, kRuntime, "[uniform_] from is out of bounds for ",
+             TorchCTypeName(self.dtype));
+    TD_CHECK(std::isfinite(b) && std::fabs(b) <= max, kRuntime, "[uniform_] to is out of bounds for ",
+             TorchCTypeName(self.dtype));
     TD_CHECK(a <= b, kRuntime, "[uniform_] uniform_ expects to return a [from, to) range, but found from=",
              a, " > to=", b);
   }

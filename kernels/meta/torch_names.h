@@ -25,6 +25,24 @@ inline const char* TorchTypeName(DType d) {
   return "?";
 }
 
+// The C++ type ATen names in its conversion messages ("value cannot be
+// converted to type int64_t without overflow").
+inline const char* TorchCTypeName(DType d) {
+  switch (d) {
+    case DType::kBool: return "bool";
+    case DType::kUInt8: return "uint8_t";
+    case DType::kInt8: return "int8_t";
+    case DType::kInt16: return "int16_t";
+    case DType::kInt32: return "int";
+    case DType::kInt64: return "int64_t";
+    case DType::kFloat16: return "at::Half";
+    case DType::kBFloat16: return "c10::BFloat16";
+    case DType::kFloat32: return "float";
+    case DType::kFloat64: return "double";
+  }
+  return "?";
+}
+
 // Throws ATen's expand error unless `from` broadcasts to exactly `to`.
 void CheckExpandable(std::string_view op, const Shape& from, const Shape& to);
 

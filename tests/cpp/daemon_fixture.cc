@@ -60,13 +60,22 @@ Daemon::Daemon(const std::string& config_yaml, std::vector<std::string> extra_ar
     return ok;
   };
   while (!accepting()) {
-    if (!alive()) throw std::runtime_error("tensord exited at start:\n" + log());
-    if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("tensord did not start");
+    std::string failure;
+    if (!alive()) failure = "tensord exited at start:\n" + log();
+    if (std::chrono::steady_clock::now() > deadline) failure = "tensord did not start";
+    if (!failure.empty()) {
+      // No destructor runs for a throwing constructor: clean up here, or
+      // every failed start leaves a directory in /tmp.
+      Cleanup();
+      throw std::runtime_error(failure);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 
-Daemon::~Daemon() {
+Daemon::~Daemon() { Cleanup(); }
+
+void Daemon::Cleanup() {
   if (pid_ > 0) Terminate();
   std::string cmd = "rm -rf " + dir_;
   (void)std::system(cmd.c_str());

@@ -16,6 +16,7 @@ class Daemon {
   ~Daemon();
   const std::string& address() const { return address_; }  // "unix:/tmp/..."
   bool alive();
+  pid_t pid() const { return pid_; }
   // Sends SIGTERM and returns the exit status (-1 if it had to be killed).
   int Terminate();
   // Sends `sig` and returns at once (Terminate waits for the exit).
@@ -23,6 +24,8 @@ class Daemon {
   std::string log() const;
 
  private:
+  void Cleanup();  // stops the daemon, removes its directory
+
   pid_t pid_ = -1;
   std::string dir_, address_;
 };

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the request fuzzer (clang: libFuzzer + ASan + UBSan) in build-fuzz/
+# and runs it for TENSORD_FUZZ_SECONDS (default 60). The corpus in
+# build-fuzz/corpus grows from run to run; seeds are regenerated from the op
+# schema each time. A finding leaves build-fuzz/crash-* and exits non-zero.
+# tests/fuzz/CMakeLists.txt says what the fuzzer covers.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${TENSORD_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
+RUN_SECONDS=${TENSORD_FUZZ_SECONDS:-60}
+JOBS=${TENSORD_JOBS:-$(nproc)}
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
+
+missing=()
+for p in clang libclang-rt-14-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+fi
+
+start=$(date +%s)
+CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DTENSORD_FUZZ=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+  -DTENSORD_CUDA=OFF > "$BUILD.configure.log" 2>&1 || { cat "$BUILD.configure.log"; exit 1; }
+cmake --build "$BUILD" -j "$JOBS" --target request_fuzzer make_seeds
+built=$(date +%s)
+
+rm -rf "$BUILD/seeds"
+mkdir -p "$BUILD/seeds" "$BUILD/corpus"
+"$BUILD/bin/make_seeds" "$BUILD/seeds"
+# One process, RSS capped: an input that makes the rules allocate wildly is
+# a finding too. -max_len covers a batch of a few dozen records.
+"$BUILD/bin/request_fuzzer" -max_total_time="$RUN_SECONDS" -rss_limit_mb=2048 -max_len=16384 \
+  -timeout=10 -print_final_stats=1 -artifact_prefix="$BUILD/crash-" \
+  "$BUILD/corpus" "$BUILD/seeds"
+echo "fuzz: built in $((built - start)) s, ran ${RUN_SECONDS} s"
