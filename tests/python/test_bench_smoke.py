@@ -1,9 +1,9 @@
-"""bench/bench.py runs end to end, and the deploy/config starting points hold up.
+"""bench/bench.py runs end to end, and the example daemon config holds up.
 
 No timing is asserted: the benchmark's figures are for people to read. The
-deploy files are only parsed (docker, systemd and Kubernetes are not run
-here); the example daemon config is checked against the keys and defaults in
-server/config.h/.cpp, and a daemon must start with it.
+example daemon config is checked against the keys and defaults in
+server/config.h/.cpp, and a daemon must start with it. deploy/ has its own
+checks in test_deploy.py.
 """
 from __future__ import annotations
 
@@ -46,17 +46,6 @@ def test_bench_quick_prints_every_row_and_exits_zero(daemon: DaemonProcess,
 
 def _yaml() -> Any:
     return pytest.importorskip("yaml", reason="PyYAML (Debian's python3-yaml) parses YAML files")
-
-
-def test_k8s_daemonset_parses_with_grpc_probes() -> None:
-    docs = list(_yaml().safe_load_all((ROOT / "deploy" / "k8s" / "daemonset.yaml").read_text()))
-    assert [d["kind"] for d in docs] == ["DaemonSet"]
-    container = docs[0]["spec"]["template"]["spec"]["containers"][0]
-    # Liveness must hold during a drain, readiness must not (server/health.h).
-    assert container["livenessProbe"]["grpc"] == {"port": 7070, "service": "liveness"}
-    assert container["readinessProbe"]["grpc"] == {"port": 7070, "service": "readiness"}
-    args = container["args"]
-    assert args[args.index("--listen") + 1] == "0.0.0.0:7070"
 
 
 def _config_defaults() -> dict[str, Any]:
