@@ -13,6 +13,17 @@ from .module import Module, _addindent, typename
 Tensor = _C.Tensor
 
 
+def _abs_string_index(idx: Any, length: int) -> str:
+    """The key of list position idx (negative counts from the end), as
+    ModuleList and ParameterList store their entries; IndexError outside."""
+    idx = operator.index(idx)
+    if not (-length <= idx < length):
+        raise IndexError(f"index {idx} is out of range")
+    if idx < 0:
+        idx += length
+    return str(idx)
+
+
 class Sequential(Module):
     def __init__(self, *args: Any) -> None:
         super().__init__()
@@ -73,12 +84,7 @@ class ModuleList(Module):
             self += modules
 
     def _get_abs_string_index(self, idx: int) -> str:
-        idx = operator.index(idx)
-        if not (-len(self) <= idx < len(self)):
-            raise IndexError(f"index {idx} is out of range")
-        if idx < 0:
-            idx += len(self)
-        return str(idx)
+        return _abs_string_index(idx, len(self))
 
     def __getitem__(self, idx: Any) -> Any:
         if isinstance(idx, slice):
@@ -207,12 +213,7 @@ class ParameterList(Module):
             self += values
 
     def _get_abs_string_index(self, idx: int) -> str:
-        idx = operator.index(idx)
-        if not (-len(self) <= idx < len(self)):
-            raise IndexError(f"index {idx} is out of range")
-        if idx < 0:
-            idx += len(self)
-        return str(idx)
+        return _abs_string_index(idx, len(self))
 
     def __getitem__(self, idx: Any) -> Any:
         if isinstance(idx, slice):
