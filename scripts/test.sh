@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: C++ (ctest) then Python (pytest).
 # Installs missing Debian packages and the .venv first. Extra arguments go to
-# pytest (e.g. -k matmul). Also runs the request fuzzer for
-# TENSORD_FUZZ_SECONDS (60; 0 skips it) and, with TENSORD_SANITIZE_TESTS=1,
+# pytest (e.g. -k matmul). Also runs the request fuzzer (scripts/fuzz.sh:
+# a fixed seed and TENSORD_FUZZ_RUNS inputs; TENSORD_FUZZ_RUNS=0 skips it,
+# TENSORD_FUZZ_SECONDS=N fuzzes N seconds at random) and, with TENSORD_SANITIZE_TESTS=1,
 # the C++ tests under ASan + UBSan (docs/security.md).
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
@@ -12,8 +13,8 @@ if [ "${TENSORD_SANITIZE_TESTS:-0}" = 1 ]; then
   echo "== C++ tests under ASan + UBSan (build-sanitize)"
   bash "$ROOT/scripts/sanitize.sh"
 fi
-if [ "${TENSORD_FUZZ_SECONDS:-60}" != 0 ]; then
-  echo "== request fuzzer (build-fuzz, ${TENSORD_FUZZ_SECONDS:-60} s)"
+if [ "${TENSORD_FUZZ_RUNS:-1}" != 0 ] && [ "${TENSORD_FUZZ_SECONDS:-1}" != 0 ]; then
+  echo "== request fuzzer (build-fuzz)"
   bash "$ROOT/scripts/fuzz.sh"
 fi
 echo "== Python tests"

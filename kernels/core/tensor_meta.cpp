@@ -22,9 +22,23 @@ std::optional<Device> Device::Parse(std::string_view s) {
   return std::nullopt;
 }
 
+// Size products below wrap (unsigned arithmetic, no UB) instead of
+// overflowing: an empty tensor may have other sizes whose product does not
+// fit (torch.empty(2**62, 0, 2**62) is legal), and its strides are then
+// whatever the wrapped product gives, as in ATen. Tensors with elements are
+// bounded by CheckedNbytes before they get here.
+namespace {
+int64_t WrappingMul(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+}
+}  // namespace
+
 int64_t Numel(const Shape& sizes) {
   int64_t n = 1;
-  for (int64_t s : sizes) n *= s;
+  for (int64_t s : sizes) {
+    if (s == 0) return 0;
+    n = WrappingMul(n, s);
+  }
   return n;
 }
 
@@ -49,7 +63,7 @@ Shape ContiguousStrides(const Shape& sizes) {
   int64_t stride = 1;
   for (size_t i = sizes.size(); i-- > 0;) {
     strides[i] = stride;
-    stride *= std::max<int64_t>(sizes[i], 1);
+    stride = WrappingMul(stride, std::max<int64_t>(sizes[i], 1));
   }
   return strides;
 }
@@ -60,7 +74,7 @@ bool TensorMeta::is_contiguous() const {
     if (sizes[i] == 1) continue;
     if (sizes[i] == 0) return true;
     if (strides[i] != expected) return false;
-    expected *= sizes[i];
+    expected = WrappingMul(expected, sizes[i]);
   }
   return true;
 }

@@ -549,6 +549,17 @@ TEST_F(HostileInputTest, UploadWhoseSizeOverflows) {
                     "Storage size calculation overflowed", 1);
 }
 
+// Found by the fuzzer: an empty tensor may have other sizes whose product
+// does not fit in 64 bits (torch.empty(2**62, 0, 2**62) is legal); its
+// strides wrap as ATen's do instead of overflowing (UB) in the daemon.
+TEST_F(HostileInputTest, EmptyUploadWhoseOtherSizesOverflow) {
+  RawSession s(address());
+  ASSERT_TRUE(s.Send(Upload(1, "float16", {0, 98, int64_t{1} << 62, int64_t{1} << 62, 127}, 0, "", true)));
+  ASSERT_TRUE(s.Send(Upload(2, "float16", {int64_t{1} << 62, int64_t{1} << 62, 0}, 0, "", true)));
+  EXPECT_FALSE(s.Fetch(1).has_error());
+  EXPECT_FALSE(s.Fetch(2).has_error());
+}
+
 TEST_F(HostileInputTest, UploadOverTheTensorLimit) {
   ExpectUploadError({Upload(1, "float32", {1 << 20}, 0, "", false)}, "max_tensor_bytes", 1);
 }
