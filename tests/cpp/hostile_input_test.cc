@@ -202,7 +202,7 @@ TEST_P(HostileOpTest, FailsWithAClearErrorAndPoisonsItsOutputs) {
   auto e = s.NextError();
   ASSERT_TRUE(e.has_value()) << c.name << ": no error reported";
   EXPECT_EQ(e->op(), c.record.op());
-  EXPECT_EQ(e->location(), "hostile_input_test.cc:1");
+  EXPECT_EQ(e->location(), "raw_session.h:1");
   EXPECT_NE(e->message().find(c.message), std::string::npos) << c.name << ": " << e->message();
   if (*c.exception) EXPECT_EQ(e->exception(), c.exception) << e->message();
   if (c.code >= 0) EXPECT_EQ(e->code(), c.code) << e->message();

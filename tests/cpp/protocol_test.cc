@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "daemon_fixture.h"
+#include "raw_session.h"
 #include "tensord/v1/runtime.grpc.pb.h"
 
 namespace tensord::testing {
@@ -18,185 +19,10 @@ namespace {
 using v1::ClientMessage;
 using v1::ServerMessage;
 
-v1::Value Int(int64_t v) { v1::Value x; x.set_i(v); return x; }
-v1::Value Ints(std::vector<int64_t> v) {
-  v1::Value x;
-  for (auto i : v) x.mutable_ints()->add_values(i);
-  return x;
-}
-v1::Value None() { v1::Value x; x.set_none(true); return x; }
-v1::Value DTypeV(const char* d) { v1::Value x; x.set_dtype(d); return x; }
-v1::Value TensorV(uint64_t id) { v1::Value x; x.set_tensor(id); return x; }
-v1::Value Str(const char* s) { v1::Value x; x.set_s(s); return x; }
-
-// A session spoken to in raw protocol messages.
-class RawSession {
- public:
-  explicit RawSession(const std::string& address) {
-    grpc::ChannelArguments args;
-    args.SetMaxSendMessageSize(256 << 20);
-    channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-    stub_ = v1::Runtime::NewStub(channel_);
-    grpc::ClientContext ctx;
-    v1::OpenSessionRequest req;
-    req.set_client_name("protocol-test");
-    v1::OpenSessionResponse resp;
-    grpc::Status st = stub_->OpenSession(&ctx, req, &resp);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    id_ = resp.session_id();
-    grace_seconds_ = resp.grace_seconds();
-    Attach(std::nullopt);
-  }
-  ~RawSession() { Detach(); }
-
-  // Opens a new stream to the session (the old one is cancelled first),
-  // with "tensord-ack" metadata when `ack` is set. Returns the daemon's
-  // "tensord-accepted" metadata, or nullopt when the stream was refused.
-  std::optional<uint64_t> Attach(std::optional<uint64_t> ack) {
-    Detach();
-    ctx_ = std::make_unique<grpc::ClientContext>();
-    ctx_->AddMetadata("tensord-session", id_);
-    if (ack) ctx_->AddMetadata("tensord-ack", std::to_string(*ack));
-    replies_.clear();
-    ended_ = false;
-    stream_ = stub_->Stream(ctx_.get());
-    stream_->WaitForInitialMetadata();
-    std::optional<uint64_t> accepted;
-    const auto& md = ctx_->GetServerInitialMetadata();
-    if (auto it = md.find("tensord-accepted"); it != md.end()) {
-      accepted = std::stoull(std::string(it->second.data(), it->second.size()));
-    }
-    reader_ = std::thread([this] {
-      ServerMessage m;
-      while (stream_->Read(&m)) {
-        std::lock_guard<std::mutex> l(mu_);
-        replies_.push_back(m);
-        cv_.notify_all();
-      }
-      std::lock_guard<std::mutex> l(mu_);
-      ended_ = true;
-      cv_.notify_all();
-    });
-    return accepted;
-  }
-  void Detach() {
-    if (!reader_.joinable()) return;
-    ctx_->TryCancel();
-    reader_.join();
-  }
-
-  v1::Runtime::Stub& stub() { return *stub_; }
-  const std::string& id() const { return id_; }
-  uint32_t grace_seconds() const { return grace_seconds_; }
-  grpc::ClientContext& context() { return *ctx_; }
-  uint64_t last_seq() const { return seq_; }
-
-  // Sends a message; a batch or upload chunk without a seq gets the
-  // session's next one.
-  bool Send(ClientMessage m) {
-    if (m.has_batch() && m.batch().seq() == 0) m.mutable_batch()->set_seq(++seq_);
-    if (m.has_upload() && m.upload().seq() == 0) m.mutable_upload()->set_seq(++seq_);
-    seq_ = std::max({seq_, m.batch().seq(), m.upload().seq()});
-    return stream_->Write(m);
-  }
-  // Sends exactly `m` (tests of duplicate and missing seqs); later Sends
-  // number on from its seq.
-  bool SendRaw(const ClientMessage& m) {
-    seq_ = std::max({seq_, m.batch().seq(), m.upload().seq()});
-    return stream_->Write(m);
-  }
-
-  // Sends one op as its own batch.
-  void Op(const std::string& op, std::vector<v1::Value> args, std::vector<uint64_t> outputs) {
-    ClientMessage m;
-    auto* b = m.mutable_batch();
-    auto* r = b->add_ops();
-    r->set_op(op);
-    r->set_location("protocol_test.cc:1");
-    for (auto& a : args) *r->add_args() = a;
-    for (auto o : outputs) r->add_outputs(o);
-    ASSERT_TRUE(Send(m));
-  }
-  void Release(uint64_t id) {
-    ClientMessage m;
-    m.mutable_batch()->add_releases(id);
-    ASSERT_TRUE(Send(m));
-  }
-  // Fetches a tensor; returns the reply (with data or error).
-  v1::FetchReply Fetch(uint64_t id) {
-    ClientMessage m;
-    auto* f = m.mutable_batch()->add_fetches();
-    f->set_request_id(++req_);
-    f->set_tensor(id);
-    EXPECT_TRUE(Send(m));
-    return AwaitFetch(req_);
-  }
-  // The reply (all chunks) to fetch `request_id`.
-  v1::FetchReply AwaitFetch(uint64_t request_id) {
-    v1::FetchReply out;
-    std::string data;
-    for (;;) {
-      auto r = Next([&](const ServerMessage& s) { return s.has_fetch() && s.fetch().request_id() == request_id; });
-      if (!r) return out;
-      if (r->fetch().offset() == 0) out = r->fetch();
-      data += r->fetch().data();
-      if (r->fetch().last()) break;
-    }
-    out.set_data(data);
-    return out;
-  }
-  // The next reply that `pred` accepts (skipping others), or nullopt after
-  // a timeout or the end of the stream.
-  template <typename Pred>
-  std::optional<ServerMessage> Next(Pred pred, std::chrono::seconds timeout = std::chrono::seconds(10)) {
-    std::unique_lock<std::mutex> l(mu_);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      for (auto it = replies_.begin(); it != replies_.end(); ++it) {
-        if (pred(*it)) {
-          ServerMessage m = *it;
-          replies_.erase(it);
-          return m;
-        }
-      }
-      if (ended_ || cv_.wait_until(l, deadline) == std::cv_status::timeout) return std::nullopt;
-    }
-  }
-  // The next OpError reply (skipping others), or nullopt after a timeout.
-  std::optional<v1::OpError> NextError() {
-    auto r = Next([](const ServerMessage& s) { return s.has_error(); });
-    if (!r) return std::nullopt;
-    return r->error();
-  }
-  bool ended() {
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait_for(l, std::chrono::seconds(10), [&] { return ended_; });
-    return ended_;
-  }
-  grpc::Status Finish() {
-    ended();
-    return stream_->Finish();
-  }
-
- private:
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Runtime::Stub> stub_;
-  std::string id_;
-  uint32_t grace_seconds_ = 0;
-  std::unique_ptr<grpc::ClientContext> ctx_;
-  std::unique_ptr<grpc::ClientReaderWriter<ClientMessage, ServerMessage>> stream_;
-  std::thread reader_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<ServerMessage> replies_;
-  bool ended_ = false;
-  uint64_t seq_ = 0, req_ = 0;
-};
-
 // Makes ones([n]) as tensor `id` and checks a fetch returns n floats of 1.
 void ExpectServing(const std::string& address) {
   RawSession s(address);
-  s.Op("ones", {Ints({3}), DTypeV("float32"), None()}, {1});
+  s.Op("ones", {IntsV({3}), DTypeV("float32"), NoneV()}, {1});
   auto r = s.Fetch(1);
   ASSERT_FALSE(r.has_error()) << r.error().message();
   ASSERT_EQ(r.data().size(), 12u);
@@ -270,9 +96,9 @@ TEST_F(ProtocolTest, SessionIdsAreUnguessableAndUnknownOnesAreRefused) {
 
 TEST_F(ProtocolTest, OpsRunInStreamOrderAndFetchReturnsValues) {
   RawSession s(daemon_->address());
-  s.Op("arange", {Int(0), Int(6), Int(1), None(), None()}, {1});
-  s.Op("view", {TensorV(1), Ints({2, 3})}, {2});
-  s.Op("add_", {TensorV(2), Int(10), Int(1)}, {});  // visible through the view's base
+  s.Op("arange", {IntV(0), IntV(6), IntV(1), NoneV(), NoneV()}, {1});
+  s.Op("view", {TensorV(1), IntsV({2, 3})}, {2});
+  s.Op("add_", {TensorV(2), IntV(10), IntV(1)}, {});  // visible through the view's base
   auto r = s.Fetch(1);
   ASSERT_FALSE(r.has_error()) << r.error().message();
   EXPECT_EQ(r.dtype(), "int64");
@@ -284,12 +110,12 @@ TEST_F(ProtocolTest, OpsRunInStreamOrderAndFetchReturnsValues) {
 
 TEST_F(ProtocolTest, UnknownOpFailsWithNotFoundAndPoisonsOutputs) {
   RawSession s(daemon_->address());
-  s.Op("no_such_op", {Int(1)}, {5});
+  s.Op("no_such_op", {IntV(1)}, {5});
   auto e = s.NextError();
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_NE(e->message().find("unknown op 'no_such_op'"), std::string::npos) << e->message();
-  EXPECT_EQ(e->location(), "protocol_test.cc:1");
+  EXPECT_EQ(e->location(), "raw_session.h:1");
   auto r = s.Fetch(5);
   ASSERT_TRUE(r.has_error());
   EXPECT_EQ(r.error().op(), "no_such_op");
@@ -297,7 +123,7 @@ TEST_F(ProtocolTest, UnknownOpFailsWithNotFoundAndPoisonsOutputs) {
 
 TEST_F(ProtocolTest, WrongArityIsATypeError) {
   RawSession s(daemon_->address());
-  s.Op("ones", {Ints({2})}, {1});
+  s.Op("ones", {IntsV({2})}, {1});
   auto e = s.NextError();
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->exception(), "TypeError");
@@ -306,7 +132,7 @@ TEST_F(ProtocolTest, WrongArityIsATypeError) {
 
 TEST_F(ProtocolTest, WrongAttributeTypeIsATypeError) {
   RawSession s(daemon_->address());
-  s.Op("ones", {Str("three"), None(), None()}, {1});
+  s.Op("ones", {StrV("three"), NoneV(), NoneV()}, {1});
   auto e = s.NextError();
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->exception(), "TypeError");
@@ -321,7 +147,7 @@ TEST_F(ProtocolTest, UnknownAndReleasedTensorIdsAreNotFound) {
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_NE(e->message().find("unknown tensor id 99"), std::string::npos) << e->message();
-  s.Op("ones", {Ints({2}), None(), None()}, {3});
+  s.Op("ones", {IntsV({2}), NoneV(), NoneV()}, {3});
   s.Release(3);
   s.Op("neg", {TensorV(3)}, {4});
   e = s.NextError();
@@ -331,11 +157,11 @@ TEST_F(ProtocolTest, UnknownAndReleasedTensorIdsAreNotFound) {
 
 TEST_F(ProtocolTest, NegativeAndOverflowingShapesAreRejected) {
   RawSession s(daemon_->address());
-  s.Op("zeros", {Ints({2, -3}), None(), None()}, {1});
+  s.Op("zeros", {IntsV({2, -3}), NoneV(), NoneV()}, {1});
   auto e = s.NextError();
   ASSERT_TRUE(e.has_value());
   EXPECT_NE(e->message().find("negative dimension -3"), std::string::npos) << e->message();
-  s.Op("zeros", {Ints({int64_t{1} << 40, int64_t{1} << 40}), None(), None()}, {2});
+  s.Op("zeros", {IntsV({int64_t{1} << 40, int64_t{1} << 40}), NoneV(), NoneV()}, {2});
   e = s.NextError();
   ASSERT_TRUE(e.has_value());
   EXPECT_NE(e->message().find("overflowed"), std::string::npos) << e->message();
@@ -344,7 +170,7 @@ TEST_F(ProtocolTest, NegativeAndOverflowingShapesAreRejected) {
   // to 64: the daemon once sized a 64-byte buffer from that and randint wrote
   // past it (found by the fuzzer).
   const int64_t wraps = (int64_t{1} << 61) + 8;
-  s.Op("randint", {Int(0), Int(10), Ints({wraps}), None(), None()}, {3});
+  s.Op("randint", {IntV(0), IntV(10), IntsV({wraps}), NoneV(), NoneV()}, {3});
   e = s.NextError();
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->exception(), "RuntimeError");
@@ -360,14 +186,14 @@ TEST_F(ProtocolTest, NegativeAndOverflowingShapesAreRejected) {
   ASSERT_TRUE(e.has_value());
   EXPECT_NE(e->message().find("Storage size calculation overflowed"), std::string::npos) << e->message();
   // The session still works.
-  s.Op("zeros", {Ints({3}), None(), None()}, {5});
+  s.Op("zeros", {IntsV({3}), NoneV(), NoneV()}, {5});
   EXPECT_FALSE(s.Fetch(5).has_error());
 }
 
 TEST_F(ProtocolTest, ClientIdsMayNotUseTheDaemonsIdSpace) {
   RawSession s(daemon_->address());
   const uint64_t daemon_id = (uint64_t{1} << 63) | 1;
-  s.Op("zeros", {Ints({2}), None(), None()}, {daemon_id});
+  s.Op("zeros", {IntsV({2}), NoneV(), NoneV()}, {daemon_id});
   auto e = s.NextError();
   ASSERT_TRUE(e.has_value());
   EXPECT_NE(e->message().find("daemon's id space"), std::string::npos) << e->message();
@@ -375,7 +201,7 @@ TEST_F(ProtocolTest, ClientIdsMayNotUseTheDaemonsIdSpace) {
 
 TEST_F(ProtocolTest, AllocationOverTheLimitIsResourceExhausted) {
   RawSession s(daemon_->address());
-  s.Op("zeros", {Ints({1024, 1024}), None(), None()}, {1});  // 4 MiB > 1 MiB limit
+  s.Op("zeros", {IntsV({1024, 1024}), NoneV(), NoneV()}, {1});  // 4 MiB > 1 MiB limit
   auto e = s.NextError();
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -384,7 +210,7 @@ TEST_F(ProtocolTest, AllocationOverTheLimitIsResourceExhausted) {
 
 TEST_F(ProtocolTest, LiveTensorLimitIsResourceExhausted) {
   RawSession s(daemon_->address());
-  for (uint64_t id = 1; id <= 51; ++id) s.Op("zeros", {Ints({1}), None(), None()}, {id});
+  for (uint64_t id = 1; id <= 51; ++id) s.Op("zeros", {IntsV({1}), NoneV(), NoneV()}, {id});
   auto e = s.NextError();
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
@@ -399,9 +225,9 @@ TEST_F(ProtocolTest, BatchOverTheOpLimitIsResourceExhaustedAndPoisonsItsOutputs)
   for (uint64_t id = 1; id <= 1001; ++id) {
     auto* r = b->add_ops();
     r->set_op("zeros");
-    *r->add_args() = Ints({1});
-    *r->add_args() = None();
-    *r->add_args() = None();
+    *r->add_args() = IntsV({1});
+    *r->add_args() = NoneV();
+    *r->add_args() = NoneV();
     r->add_outputs(id);
   }
   ASSERT_TRUE(s.Send(m));
@@ -478,7 +304,7 @@ TEST_F(ProtocolTest, TruncatedStreamLeavesTheDaemonServing) {
 TEST_F(ProtocolTest, ClientErrorsInOneSessionLeaveOthersRunning) {
   RawSession bad(daemon_->address());
   RawSession good(daemon_->address());
-  good.Op("ones", {Ints({4}), None(), None()}, {1});
+  good.Op("ones", {IntsV({4}), NoneV(), NoneV()}, {1});
   bad.Op("matmul", {TensorV(1), TensorV(2)}, {3});
   ASSERT_TRUE(bad.NextError().has_value());
   auto r = good.Fetch(1);
@@ -504,18 +330,18 @@ ClientMessage AddOneBatch(uint64_t seq, uint64_t id) {
   auto* r = m.mutable_batch()->add_ops();
   r->set_op("add_");
   *r->add_args() = TensorV(id);
-  *r->add_args() = Int(1);
-  *r->add_args() = Int(1);
+  *r->add_args() = IntV(1);
+  *r->add_args() = IntV(1);
   return m;
 }
 
 TEST_F(ProtocolTest, AResentBatchIsDroppedNotAppliedTwice) {
   RawSession s(daemon_->address());
-  s.Op("zeros", {Ints({1}), None(), None()}, {1});  // seq 1
+  s.Op("zeros", {IntsV({1}), NoneV(), NoneV()}, {1});  // seq 1
   const ClientMessage add = AddOneBatch(2, 1);
   ASSERT_TRUE(s.SendRaw(add));
   ASSERT_TRUE(s.SendRaw(add));  // a resend after a re-attach looks like this
-  s.Op("add_", {TensorV(1), Int(1), Int(1)}, {});  // seq 3: still accepted
+  s.Op("add_", {TensorV(1), IntV(1), IntV(1)}, {});  // seq 3: still accepted
   EXPECT_EQ(FetchScalar(s, 1), 2.0f);
 }
 
@@ -547,7 +373,7 @@ TEST_F(ProtocolTest, AResentUploadChunkIsDroppedNotAppliedTwice) {
 
 TEST_F(ProtocolTest, ASeqGapEndsTheStreamNamingTheSeqsAndTheSessionGoesOn) {
   RawSession s(daemon_->address());
-  s.Op("zeros", {Ints({1}), None(), None()}, {1});  // seq 1
+  s.Op("zeros", {IntsV({1}), NoneV(), NoneV()}, {1});  // seq 1
   ASSERT_TRUE(s.SendRaw(AddOneBatch(2, 1)));
   s.SendRaw(AddOneBatch(5, 1));  // 3 and 4 never came
   grpc::Status st = s.Finish();
@@ -583,7 +409,7 @@ TEST_F(ProtocolTest, AMessageWithoutASeqIsRefused) {
 
 TEST_F(ProtocolTest, RepliesAreNumberedAndSentAgainUntilAcknowledged) {
   RawSession s(daemon_->address());
-  s.Op("ones", {Ints({1}), DTypeV("float32"), None()}, {1});
+  s.Op("ones", {IntsV({1}), DTypeV("float32"), NoneV()}, {1});
   auto first = s.Next([](const ServerMessage&) { return true; }, std::chrono::seconds(0));
   EXPECT_FALSE(first.has_value());  // an op that succeeds has no reply
   s.Fetch(1);
@@ -634,7 +460,7 @@ TEST_F(ProtocolTest, BadAckMetadataIsRefused) {
 
 TEST_F(ProtocolTest, CloseSessionEndsItsStreamAndFreesItsTensorsAtOnce) {
   RawSession s(daemon_->address());
-  s.Op("zeros", {Ints({1000}), None(), None()}, {1});
+  s.Op("zeros", {IntsV({1000}), NoneV(), NoneV()}, {1});
   EXPECT_FALSE(s.Fetch(1).has_error());
   grpc::ClientContext ctx;
   v1::CloseSessionRequest req;
@@ -656,7 +482,7 @@ TEST(SessionGrace, ASessionWithoutAStreamIsFreedAfterTheGracePeriod) {
   Daemon d("session_grace_seconds: 1\n");
   RawSession s(d.address());
   EXPECT_EQ(s.grace_seconds(), 1u);
-  s.Op("zeros", {Ints({256}), None(), None()}, {1});
+  s.Op("zeros", {IntsV({256}), NoneV(), NoneV()}, {1});
   EXPECT_FALSE(s.Fetch(1).has_error());
   s.Detach();
   // Within the grace period the session is still there.
@@ -683,7 +509,7 @@ TEST(DaemonLifecycle, SigtermDrainsQueuedWorkAndExitsZero) {
   Daemon d;
   {
     RawSession s(d.address());
-    s.Op("ones", {Ints({256, 256}), None(), None()}, {1});
+    s.Op("ones", {IntsV({256, 256}), NoneV(), NoneV()}, {1});
     for (int i = 0; i < 50; ++i) s.Op("matmul", {TensorV(1), TensorV(1)}, {static_cast<uint64_t>(100 + i)});
     auto r = s.Fetch(149);
     EXPECT_FALSE(r.has_error());

@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <memory>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -67,8 +68,33 @@ class RawSession {
     v1::OpenSessionResponse resp;
     open_status_ = stub_->OpenSession(&ctx, req, &resp);
     id_ = resp.session_id();
-    ctx_.AddMetadata("tensord-session", id_);
-    stream_ = stub_->Stream(&ctx_);
+    grace_seconds_ = resp.grace_seconds();
+    Attach(std::nullopt);
+  }
+  ~RawSession() { Detach(); }
+  RawSession(const RawSession&) = delete;
+  RawSession& operator=(const RawSession&) = delete;
+
+  // Opens a new stream to the session (the old one is cancelled first),
+  // with "tensord-ack" metadata when `ack` is set. Returns the daemon's
+  // "tensord-accepted" metadata, or nullopt when the stream was refused.
+  std::optional<uint64_t> Attach(std::optional<uint64_t> ack) {
+    Detach();
+    ctx_ = std::make_unique<grpc::ClientContext>();
+    ctx_->AddMetadata("tensord-session", id_);
+    if (ack) ctx_->AddMetadata("tensord-ack", std::to_string(*ack));
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      replies_.clear();
+      ended_ = false;
+    }
+    stream_ = stub_->Stream(ctx_.get());
+    stream_->WaitForInitialMetadata();
+    std::optional<uint64_t> accepted;
+    const auto& md = ctx_->GetServerInitialMetadata();
+    if (auto it = md.find("tensord-accepted"); it != md.end()) {
+      accepted = std::stoull(std::string(it->second.data(), it->second.size()));
+    }
     reader_ = std::thread([this] {
       v1::ServerMessage m;
       while (stream_->Read(&m)) {
@@ -80,26 +106,35 @@ class RawSession {
       ended_ = true;
       cv_.notify_all();
     });
+    return accepted;
   }
-  ~RawSession() {
-    ctx_.TryCancel();
+  // Cancels the current stream (the session lives on for its grace time).
+  void Detach() {
+    if (!reader_.joinable()) return;
+    ctx_->TryCancel();
     reader_.join();
   }
-  RawSession(const RawSession&) = delete;
-  RawSession& operator=(const RawSession&) = delete;
 
   const grpc::Status& open_status() const { return open_status_; }
   v1::Runtime::Stub& stub() { return *stub_; }
   const std::shared_ptr<grpc::Channel>& channel() { return channel_; }
   const std::string& id() const { return id_; }
-  grpc::ClientContext& context() { return ctx_; }
+  uint32_t grace_seconds() const { return grace_seconds_; }
+  grpc::ClientContext& context() { return *ctx_; }
   uint64_t next_seq() { return ++seq_; }
+  uint64_t last_seq() const { return seq_; }
 
   // Sends a message; a batch or upload chunk without a seq gets the
   // session's next one (every batch and chunk takes one, from 1).
   bool Send(v1::ClientMessage m) {
     if (m.has_batch() && m.batch().seq() == 0) m.mutable_batch()->set_seq(++seq_);
     if (m.has_upload() && m.upload().seq() == 0) m.mutable_upload()->set_seq(++seq_);
+    seq_ = std::max({seq_, m.batch().seq(), m.upload().seq()});
+    return stream_->Write(m);
+  }
+  // Sends exactly `m` (tests of duplicate and missing seqs); later Sends
+  // number on from its seq.
+  bool SendRaw(const v1::ClientMessage& m) {
     seq_ = std::max({seq_, m.batch().seq(), m.upload().seq()});
     return stream_->Write(m);
   }
@@ -116,7 +151,7 @@ class RawSession {
                              std::vector<uint64_t> outputs) {
     v1::OpRecord r;
     r.set_op(op);
-    r.set_location("hostile_input_test.cc:1");
+    r.set_location("raw_session.h:1");
     for (auto& a : args) *r.add_args() = a;
     for (auto o : outputs) r.add_outputs(o);
     return r;
@@ -137,11 +172,15 @@ class RawSession {
     f->set_request_id(request);
     f->set_tensor(id);
     Send(m);
+    return AwaitFetch(request);
+  }
+  // The reply (all chunks joined) to fetch `request_id`.
+  v1::FetchReply AwaitFetch(uint64_t request_id) {
     v1::FetchReply out;
     std::string data;
     for (;;) {
       auto r = Next([&](const v1::ServerMessage& s) {
-        return s.has_fetch() && s.fetch().request_id() == request;
+        return s.has_fetch() && s.fetch().request_id() == request_id;
       });
       if (!r) return v1::FetchReply{};
       if (r->fetch().offset() == 0) out = r->fetch();
@@ -156,6 +195,24 @@ class RawSession {
     auto r = Next([](const v1::ServerMessage& s) { return s.has_error(); }, wait);
     if (!r) return std::nullopt;
     return r->error();
+  }
+  // The next reply that `pred` accepts (skipping others), or nullopt after
+  // `wait` or the end of the stream.
+  template <typename Pred>
+  std::optional<v1::ServerMessage> Next(Pred pred,
+                                        std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+    std::unique_lock<std::mutex> l(mu_);
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      for (auto it = replies_.begin(); it != replies_.end(); ++it) {
+        if (pred(*it)) {
+          v1::ServerMessage m = *it;
+          replies_.erase(it);
+          return m;
+        }
+      }
+      if (ended_ || cv_.wait_until(l, deadline) == std::cv_status::timeout) return std::nullopt;
+    }
   }
   // Waits for the stream to end; returns the status the daemon gave.
   grpc::Status Finish() {
@@ -173,28 +230,12 @@ class RawSession {
   }
 
  private:
-  template <typename Pred>
-  std::optional<v1::ServerMessage> Next(Pred pred,
-                                        std::chrono::milliseconds wait = std::chrono::seconds(10)) {
-    std::unique_lock<std::mutex> l(mu_);
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    for (;;) {
-      for (auto it = replies_.begin(); it != replies_.end(); ++it) {
-        if (pred(*it)) {
-          v1::ServerMessage m = *it;
-          replies_.erase(it);
-          return m;
-        }
-      }
-      if (ended_ || cv_.wait_until(l, deadline) == std::cv_status::timeout) return std::nullopt;
-    }
-  }
-
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Runtime::Stub> stub_;
   grpc::Status open_status_;
   std::string id_;
-  grpc::ClientContext ctx_;
+  uint32_t grace_seconds_ = 0;
+  std::unique_ptr<grpc::ClientContext> ctx_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::ClientMessage, v1::ServerMessage>> stream_;
   std::thread reader_;
   std::mutex mu_;
