@@ -47,6 +47,10 @@ from . import _memory_format  # noqa: E402  (wraps clone/contiguous/to: after th
 
 _memory_format.install(Tensor, globals())
 
+from . import _type_info  # noqa: E402
+
+_type_info.install(globals())  # finfo, iinfo, is_floating_point
+
 half = float16
 float = float32
 double = float64
