@@ -195,3 +195,12 @@ def test_the_programs_exit_status_and_exceptions_pass_through(tmp_path: Path,
                   env=daemon_env(daemon))
     assert done.returncode == 1
     assert "RuntimeError" in done.stderr and "prog.py" in done.stderr
+
+
+def test_the_alias_refuses_a_process_that_already_imported_the_real_torch(ref: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import torch\nfrom tensord import _torch_alias\n"
+                               "_torch_alias.install()"],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "RuntimeError: run_as_torch: the real torch is already imported" in done.stderr
