@@ -43,6 +43,14 @@ from . import _ext_nn_conv  # noqa: E402  (after the shape family: it uses cat a
 
 _ext_nn_conv.install(Tensor, globals())
 
+from . import _memory_format  # noqa: E402  (wraps clone/contiguous/to: after them)
+
+_memory_format.install(Tensor, globals())
+
+from . import _type_info  # noqa: E402
+
+_type_info.install(globals())  # finfo, iinfo, is_floating_point
+
 half = float16
 float = float32
 double = float64

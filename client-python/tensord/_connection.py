@@ -62,7 +62,8 @@ def _embedded_folder() -> str:
     return tempfile.mkdtemp(prefix="tensord-")
 
 
-def _start_embedded() -> str:
+def start_embedded() -> str:
+    """Starts the embedded daemon (stopped when Python exits); returns its address."""
     global _embedded, _embedded_dir
     _embedded_dir = _embedded_folder()
     sock = os.path.join(_embedded_dir, "daemon.sock")
@@ -117,7 +118,7 @@ def connect(address: str | None = None, *, token: str | None = None, tls: bool =
     turns TLS on. Arguments win over the environment (docs/security.md).
     """
     if address is None:
-        address = os.environ.get("TENSORD_ADDR") or _start_embedded()
+        address = os.environ.get("TENSORD_ADDR") or start_embedded()
     _C.connect(address, token or "", tls, os.fspath(tls_ca or ""), os.fspath(tls_cert or ""),
                os.fspath(tls_key or ""), tls_server_name or "")
 

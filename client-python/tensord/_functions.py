@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import _C, _dtype
+from . import _C, _dtype, _memory_format
 from ._dtype import normalize_size
 
 Tensor = _C.Tensor
@@ -158,7 +158,7 @@ def arange(*args: Any, dtype: _dtype.dtype | None = None, device: Any = None,
 
 def _like(name: str) -> Callable[..., Any]:
     def fn(t: Any, *args: Any, dtype: _dtype.dtype | None = None, **kwargs: Any) -> Any:
-        kwargs.pop("memory_format", None)
+        _memory_format.check(name + "_like", t, kwargs.pop("memory_format", None))
         kwargs.setdefault("device", t._device_str)
         return functions[name](list(t.shape), *args, dtype=dtype or t.dtype, **kwargs)
     fn.__name__ = name + "_like"

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generates the op table (C++) and docs/ops.md from ops.toml.
+"""Generates the op table (C++), docs/ops.md and the op summary of
+docs/compatibility.md from ops.toml.
 
 ops.toml has one table per op family; each key is an op name and its value an
 inline table:
@@ -408,6 +409,45 @@ def emit_docs(ops, version):
     return "\n".join(out) + "\n"
 
 
+COMPAT_BEGIN = ("<!-- op-summary: generated from kernels/schema/ops.toml by "
+                "kernels/schema/gen_ops.py; do not edit -->")
+COMPAT_END = "<!-- end op-summary -->"
+
+
+def emit_compat_summary(ops, version):
+    """The op-schema section of docs/compatibility.md: per family, what exists."""
+    out = [COMPAT_BEGIN, "",
+           f"Schema version `{version}`: {len(ops)} ops, "
+           f"{sum(op['autograd'] == 'formula' for op in ops)} with a derivative, "
+           f"{sum('cuda' in op['devices'] for op in ops)} on CUDA.", "",
+           "Public names: `x` is both `torch.x` and `Tensor.x`, `.x` a Tensor method "
+           "only, `x()` a torch function only. The Python package adds more by hand "
+           "(operators, `arange`, `randint`, indexing, ...).", "",
+           "| family | ops | with a derivative | on CUDA | public names |",
+           "|---|---|---|---|---|"]
+    families = []
+    for op in ops:
+        if op["family"] not in families:
+            families.append(op["family"])
+    forms = {"both": "`{}`", "method": "`.{}`", "function": "`{}()`"}
+    for family in families:
+        members = [op for op in ops if op["family"] == family]
+        public = [forms[op["py"]].format(op["name"]) for op in members if op["py"] != "none"]
+        out.append(f"| {family} | {len(members)} "
+                   f"| {sum(op['autograd'] == 'formula' for op in members)} "
+                   f"| {sum('cuda' in op['devices'] for op in members)} "
+                   f"| {', '.join(public) or '(internal only)'} |")
+    return "\n".join(out + ["", COMPAT_END])
+
+
+def replace_compat_summary(doc, summary):
+    """doc with its op-summary section (between the markers) replaced."""
+    begin, end = doc.find(COMPAT_BEGIN), doc.find(COMPAT_END)
+    if begin < 0 or end < begin:
+        raise SchemaError("the compatibility doc lacks the op-summary markers")
+    return doc[:begin] + summary + doc[end + len(COMPAT_END):]
+
+
 def write_if_changed(path, text):
     try:
         with open(path) as f:
@@ -425,6 +465,7 @@ def main():
     ap.add_argument("--cpp", required=True)
     ap.add_argument("--docs", required=True)
     ap.add_argument("--formulas", help="write the autograd formula table here")
+    ap.add_argument("--compat", help="refresh the op summary in this docs/compatibility.md")
     a = ap.parse_args()
     try:
         ops, version = load(a.schema)
@@ -435,6 +476,14 @@ def main():
     write_if_changed(a.docs, emit_docs(ops, version))
     if a.formulas:
         write_if_changed(a.formulas, emit_formulas(ops))
+    if a.compat:
+        with open(a.compat) as f:
+            doc = f.read()
+        try:
+            write_if_changed(a.compat, replace_compat_summary(doc, emit_compat_summary(ops, version)))
+        except SchemaError as e:
+            print(f"gen_ops: {a.compat}: {e}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -13,6 +13,9 @@ SCRIPT = r"""
 import os, sys, tensord as torch
 assert torch.__file__.startswith(sys.argv[1]), torch.__file__
 assert os.path.exists(os.path.join(os.path.dirname(torch.__file__), "bin", "tensord"))
+# run_as_torch's start-up hook for child processes ships with the package.
+assert os.path.exists(os.path.join(os.path.dirname(torch.__file__), "_as_torch_site",
+                                   "sitecustomize.py"))
 x = torch.arange(6).view(2, 3) * 2   # no address: the package's embedded daemon
 assert x.tolist() == [[0, 2, 4], [6, 8, 10]], x
 assert torch.__version__ == "0.1.0"
