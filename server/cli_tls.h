@@ -8,7 +8,6 @@
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <string>
 

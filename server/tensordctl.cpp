@@ -7,16 +7,15 @@
 // 2 the daemon cannot be reached; 3 `drain --wait` ran out of time with
 // sessions still open; 64 bad usage (EX_USAGE of sysexits.h).
 #include <grpcpp/grpcpp.h>
-#include <nlohmann/json.hpp>
 
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -176,12 +175,18 @@ class Daemon {
  private:
   static const char* StatusCodeName(grpc::StatusCode code) {
     switch (code) {
-      case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-      case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-      case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-      case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-      case grpc::StatusCode::INTERNAL: return "INTERNAL";
-      default: return "gRPC error";
+      case grpc::StatusCode::NOT_FOUND:
+        return "NOT_FOUND";
+      case grpc::StatusCode::INVALID_ARGUMENT:
+        return "INVALID_ARGUMENT";
+      case grpc::StatusCode::RESOURCE_EXHAUSTED:
+        return "RESOURCE_EXHAUSTED";
+      case grpc::StatusCode::FAILED_PRECONDITION:
+        return "FAILED_PRECONDITION";
+      case grpc::StatusCode::INTERNAL:
+        return "INTERNAL";
+      default:
+        return "gRPC error";
     }
   }
 
@@ -203,9 +208,8 @@ void PrintJson(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
 int Status(const Options& options, Daemon& daemon) {
   tensord::v1::StatusResponse resp;
-  grpc::Status st = daemon.Admin([&](auto& stub, auto* ctx) {
-    return stub.Status(ctx, tensord::v1::StatusRequest(), &resp);
-  });
+  grpc::Status st = daemon.Admin(
+      [&](auto& stub, auto* ctx) { return stub.Status(ctx, tensord::v1::StatusRequest(), &resp); });
   if (!st.ok()) return daemon.Fail(st);
   json devices = json::array();
   for (int i = 0; i < resp.devices_size(); ++i) {
@@ -216,8 +220,8 @@ int Status(const Options& options, Daemon& daemon) {
                        {"name", d.name()},
                        {"total_memory_bytes", d.total_memory()},
                        {"in_use_bytes", m ? m->tracked_bytes() : 0},
-                       {"reserved_bytes", m && m->has_reserved_bytes() ? json(m->reserved_bytes())
-                                                                       : json(nullptr)}});
+                       {"reserved_bytes",
+                        m && m->has_reserved_bytes() ? json(m->reserved_bytes()) : json(nullptr)}});
   }
   if (options.json) {
     PrintJson({{"address", options.address},
@@ -233,13 +237,15 @@ int Status(const Options& options, Daemon& daemon) {
   std::printf("state     %s\n", resp.draining() ? "draining (takes no new sessions)" : "serving");
   std::printf("uptime    %s\n", HumanDuration(resp.uptime_seconds()).c_str());
   std::printf("sessions  %u\n", resp.session_count());
-  std::printf("memory    %s held by sessions' tensors\n\n", HumanBytes(resp.tracked_bytes()).c_str());
+  std::printf("memory    %s held by sessions' tensors\n\n",
+              HumanBytes(resp.tracked_bytes()).c_str());
   Table table({{"DEVICE"}, {"NAME"}, {"TOTAL", true}, {"IN USE", true}, {"RESERVED", true}});
   for (const json& d : devices) {
-    table.Add({d["device"].get<std::string>(), d["name"].get<std::string>(),
-               HumanBytes(d["total_memory_bytes"].get<uint64_t>()),
-               HumanBytes(d["in_use_bytes"].get<uint64_t>()),
-               d["reserved_bytes"].is_null() ? "-" : HumanBytes(d["reserved_bytes"].get<uint64_t>())});
+    table.Add(
+        {d["device"].get<std::string>(), d["name"].get<std::string>(),
+         HumanBytes(d["total_memory_bytes"].get<uint64_t>()),
+         HumanBytes(d["in_use_bytes"].get<uint64_t>()),
+         d["reserved_bytes"].is_null() ? "-" : HumanBytes(d["reserved_bytes"].get<uint64_t>())});
   }
   table.Print();
   return kOk;
@@ -272,8 +278,15 @@ int Sessions(const Options& options, Daemon& daemon) {
     std::printf("no sessions\n");
     return kOk;
   }
-  Table table({{"ID"}, {"TENANT"}, {"CLIENT"}, {"MEMORY", true}, {"TENSORS", true},
-               {"OPS/S", true}, {"AGE", true}, {"STREAM"}, {"PEER"}});
+  Table table({{"ID"},
+               {"TENANT"},
+               {"CLIENT"},
+               {"MEMORY", true},
+               {"TENSORS", true},
+               {"OPS/S", true},
+               {"AGE", true},
+               {"STREAM"},
+               {"PEER"}});
   for (const auto& s : resp.sessions()) {
     table.Add({s.id_prefix(), s.tenant(), s.client_name().empty() ? "-" : s.client_name(),
                HumanBytes(s.memory_bytes()), std::to_string(s.live_tensors()),
@@ -302,9 +315,8 @@ int Kill(const Options& options, Daemon& daemon, const std::string& session) {
 
 int Drain(const Options& options, Daemon& daemon, double wait_seconds) {
   tensord::v1::DrainResponse resp;
-  grpc::Status st = daemon.Admin([&](auto& stub, auto* ctx) {
-    return stub.Drain(ctx, tensord::v1::DrainRequest(), &resp);
-  });
+  grpc::Status st = daemon.Admin(
+      [&](auto& stub, auto* ctx) { return stub.Drain(ctx, tensord::v1::DrainRequest(), &resp); });
   if (!st.ok()) return daemon.Fail(st);
   uint32_t open = resp.open_sessions();
   const auto start = std::chrono::steady_clock::now();
@@ -326,9 +338,8 @@ int Drain(const Options& options, Daemon& daemon, double wait_seconds) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const bool timed_out = wait_seconds > 0 && open > 0;
   if (options.json) {
-    json out = {{"draining", true},
-                {"already_draining", resp.already_draining()},
-                {"open_sessions", open}};
+    json out = {
+        {"draining", true}, {"already_draining", resp.already_draining()}, {"open_sessions", open}};
     if (wait_seconds > 0) {
       out["waited_seconds"] = waited;
       out["timed_out"] = timed_out;
@@ -338,7 +349,7 @@ int Drain(const Options& options, Daemon& daemon, double wait_seconds) {
     std::printf("%s %s: it takes no new sessions and readiness reports NOT_SERVING\n",
                 resp.already_draining() ? "already draining" : "draining", options.address.c_str());
     std::printf("%u session(s) open%s\n", open,
-                timed_out ? Format(" after waiting %.0f s", waited).c_str()
+                timed_out   ? Format(" after waiting %.0f s", waited).c_str()
                 : open == 0 ? ": safe to stop the daemon"
                             : " (they keep running until their clients close them)");
   }
@@ -357,8 +368,8 @@ int Version(const Options& options, Daemon& daemon) {
     json out = {{"client_version", TENSORD_VERSION_STRING}, {"address", options.address}};
     out["daemon_version"] = st.ok() ? json(resp.daemon_version()) : json(nullptr);
     if (st.ok()) {
-      out["protocol"] = std::to_string(resp.protocol_major()) + "." +
-                        std::to_string(resp.protocol_minor());
+      out["protocol"] =
+          std::to_string(resp.protocol_major()) + "." + std::to_string(resp.protocol_minor());
       out["op_schema_version"] = resp.op_schema_version();
     } else {
       out["daemon_error"] = st.error_message();
@@ -404,33 +415,41 @@ int main(int argc, char** argv) {
   Options options;
   if (const char* v = std::getenv("TENSORD_ADDR"); v && *v) options.address = v;
   if (options.address.empty()) options.address = kDefaultAddress;
-  app.add_option("--address", options.address,
-                 "HOST:PORT or unix:PATH of the daemon (default $TENSORD_ADDR, else 127.0.0.1:7070)");
+  app.add_option(
+      "--address", options.address,
+      "HOST:PORT or unix:PATH of the daemon (default $TENSORD_ADDR, else 127.0.0.1:7070)");
   app.add_option("--token", options.token,
                  "an admin tenant's token, when the daemon has a tenants file (default "
                  "$TENSORD_TOKEN)");
-  app.add_option("--timeout", options.timeout_seconds, "seconds to wait for each answer (default 10)")
+  app.add_option("--timeout", options.timeout_seconds,
+                 "seconds to wait for each answer (default 10)")
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", options.json, "print one JSON object instead of tables");
   tensord::cli::AddTlsOptions(app, &options.tls);
 
-  app.add_subcommand("status", "version, devices, memory in use and reserved per device, sessions, "
-                               "uptime, and whether the daemon is draining");
-  app.add_subcommand("sessions", "one row per session: id, tenant, client, memory, tensors, ops/s, "
-                                 "age, stream, peer");
-  CLI::App* kill = app.add_subcommand("kill", "end a session: its stream ends with ABORTED and "
-                                              "its memory is freed");
+  app.add_subcommand("status",
+                     "version, devices, memory in use and reserved per device, sessions, "
+                     "uptime, and whether the daemon is draining");
+  app.add_subcommand("sessions",
+                     "one row per session: id, tenant, client, memory, tensors, ops/s, "
+                     "age, stream, peer");
+  CLI::App* kill = app.add_subcommand("kill",
+                                      "end a session: its stream ends with ABORTED and "
+                                      "its memory is freed");
   std::string session;
-  kill->add_option("SESSION", session, "the session's id, or its first 8+ hex digits (as `sessions` "
-                                       "shows)")
+  kill->add_option("SESSION", session,
+                   "the session's id, or its first 8+ hex digits (as `sessions` "
+                   "shows)")
       ->required();
   CLI::App* drain = app.add_subcommand(
-      "drain", "stop taking new sessions and report NOT_SERVING to readiness probes; open "
-               "sessions keep running. There is no undrain: restart the daemon");
+      "drain",
+      "stop taking new sessions and report NOT_SERVING to readiness probes; open "
+      "sessions keep running. There is no undrain: restart the daemon");
   double wait_seconds = 0;
-  drain->add_option("--wait", wait_seconds,
-                    "then wait up to SECONDS for the open sessions to close (exit 3 if some "
-                    "remain)")
+  drain
+      ->add_option("--wait", wait_seconds,
+                   "then wait up to SECONDS for the open sessions to close (exit 3 if some "
+                   "remain)")
       ->check(CLI::NonNegativeNumber);
   app.add_subcommand("version", "this client's version, and the daemon's when it answers");
 
@@ -441,7 +460,8 @@ int main(int argc, char** argv) {
     return rc == 0 ? kOk : kUsage;
   }
   if (app.get_subcommands().empty()) {
-    std::fprintf(stderr, "tensordctl: a command is required (status, sessions, kill, drain, version)\n%s",
+    std::fprintf(stderr,
+                 "tensordctl: a command is required (status, sessions, kill, drain, version)\n%s",
                  app.help().c_str());
     return kUsage;
   }
