@@ -142,8 +142,8 @@ class Daemon {
     const std::string& message = status.error_message();
     switch (status.error_code()) {
       case grpc::StatusCode::UNAVAILABLE:
-        std::fprintf(stderr, "tensordctl: cannot reach a tensord daemon at %s: %s\n",
-                     address.c_str(), message.c_str());
+        std::fprintf(stderr, "tensordctl: cannot reach a tensord daemon at %s: %s%s\n",
+                     address.c_str(), message.c_str(), TlsHint(message).c_str());
         return kUnreachable;
       case grpc::StatusCode::DEADLINE_EXCEEDED:
         std::fprintf(stderr,
@@ -188,6 +188,27 @@ class Daemon {
       default:
         return "gRPC error";
     }
+  }
+
+  // Something listened and hung up, or the handshake failed: most often a
+  // TLS mismatch, which the bare gRPC message does not say.
+  std::string TlsHint(const std::string& message) const {
+    const bool hung_up = message.find("Socket closed") != std::string::npos ||
+                         message.find("Connection reset") != std::string::npos;
+    const bool handshake = message.find("SSL") != std::string::npos ||
+                           message.find("ssl") != std::string::npos ||
+                           message.find("andshake") != std::string::npos ||
+                           message.find("certificate") != std::string::npos;
+    if (!options_.tls.enabled && (hung_up || handshake)) {
+      return " (does it serve TLS? pass --tls-ca or --tls, or set TENSORD_TLS_CA)";
+    }
+    if (options_.tls.enabled && hung_up && options_.tls.cert.empty()) {
+      return " (does it require a client certificate? pass --tls-cert and --tls-key)";
+    }
+    if (options_.tls.enabled && (hung_up || handshake)) {
+      return " (check --tls-ca, --tls-server-name and the client certificate)";
+    }
+    return "";
   }
 
   void Prepare(grpc::ClientContext* ctx) const {

@@ -336,3 +336,56 @@ def test_help_lists_every_command_and_each_has_its_own() -> None:
         assert command in r.stdout, command
     drain = ctl("drain", "--help")
     assert drain.returncode == 0 and "--wait" in drain.stdout
+
+
+# ------------------------------------------------------------ TLS
+
+
+def openssl(*args: str, cwd: str) -> None:
+    r = subprocess.run(["openssl", *args], capture_output=True, text=True, cwd=cwd)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture(scope="module")
+def certs() -> Iterator[str]:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl CLI (Debian's openssl) makes the test certificates")
+    d = tempfile.mkdtemp(prefix="tensordctl-tls-")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", "ca.key",
+            "-out", "ca.crt", "-subj", "/CN=ca", cwd=d)
+    for name, san in (("server", "DNS:localhost,IP:127.0.0.1"), ("client", "DNS:client")):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
+                f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
+        Path(d, f"{name}.ext").write_text(f"subjectAltName={san}\n")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.crt",
+                cwd=d)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_mutual_tls_with_flags_or_the_clients_environment(certs: str) -> None:
+    tls = {"cert": f"{certs}/server.crt", "key": f"{certs}/server.key",
+           "client_ca": f"{certs}/ca.crt", "require_client_cert": True}
+    d = DaemonProcess(config=json.dumps({"tls": tls}))
+    try:
+        flags = ["--tls-ca", f"{certs}/ca.crt", "--tls-cert", f"{certs}/client.crt",
+                 "--tls-key", f"{certs}/client.key", "--tls-server-name", "localhost"]
+        ok = ctl("--address", d.address, *flags, "--json", "status")
+        assert ok.returncode == 0, ok.stderr
+        assert json.loads(ok.stdout)["session_count"] == 0
+        env = {"TENSORD_ADDR": d.address, "TENSORD_TLS_CA": f"{certs}/ca.crt",
+               "TENSORD_TLS_CERT": f"{certs}/client.crt", "TENSORD_TLS_KEY": f"{certs}/client.key",
+               "TENSORD_TLS_SERVER_NAME": "localhost"}
+        assert ctl("status", env=env).returncode == 0
+        plain = ctl("--address", d.address, "status")
+        assert plain.returncode == 2 and "cannot reach" in plain.stderr, plain.stderr
+        assert "--tls" in plain.stderr  # the hint that it may be a TLS daemon
+        no_cert = ctl("--address", d.address, "--tls-ca", f"{certs}/ca.crt", "--tls-server-name",
+                      "localhost", "status")
+        assert no_cert.returncode == 2 and "--tls-cert" in no_cert.stderr, no_cert.stderr
+        missing = ctl("--address", d.address, "--tls-ca", f"{certs}/nope.crt", "status")
+        assert missing.returncode == 64 and "cannot read --tls-ca" in missing.stderr
+    finally:
+        assert d.stop() == 0
