@@ -444,7 +444,7 @@ int main(int argc, char** argv) {
                  "$TENSORD_TOKEN)");
   app.add_option("--timeout", options.timeout_seconds,
                  "seconds to wait for each answer (default 10)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 86400.0));
   app.add_flag("--json", options.json, "print one JSON object instead of tables");
   tensord::cli::AddTlsOptions(app, &options.tls);
 
@@ -471,7 +471,7 @@ int main(int argc, char** argv) {
       ->add_option("--wait", wait_seconds,
                    "then wait up to SECONDS for the open sessions to close (exit 3 if some "
                    "remain)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0.0, 7 * 86400.0));
   app.add_subcommand("version", "this client's version, and the daemon's when it answers");
 
   try {
@@ -479,6 +479,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);  // prints help, the version, or the error and usage
     return rc == 0 ? kOk : kUsage;
+  }
+  // CLI11's range checks let NaN through.
+  if (!std::isfinite(options.timeout_seconds) || !std::isfinite(wait_seconds)) {
+    std::fprintf(stderr, "tensordctl: --timeout and --wait take a number of seconds\n");
+    return kUsage;
   }
   if (app.get_subcommands().empty()) {
     std::fprintf(stderr,

@@ -318,6 +318,8 @@ def test_version_shows_client_and_daemon(daemon_with_client) -> None:
     (["kill"], ["SESSION is required"]),
     (["drain", "--wait", "-1"], ["--wait"]),
     (["--timeout", "0", "status"], ["--timeout"]),
+    (["--timeout", "nan", "status"], ["--timeout"]),
+    (["drain", "--wait", "1e300"], ["--wait"]),
     (["--token", "has space", "status"], ["printable ASCII"]),
     (["--tls-cert", "c.pem", "status"], ["--tls-cert and --tls-key go together"]),
 ])
