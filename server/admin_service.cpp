@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 
+#include <spdlog/spdlog.h>
+
+#include "kernels/device_backend.h"
 #include "server/metrics.h"
 
 namespace tensord {
@@ -62,6 +65,7 @@ grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* ctx,
   resp->set_daemon_version(TENSORD_VERSION_STRING);
   resp->set_uptime_seconds(SecondsSince(started_));
   resp->set_session_count(static_cast<uint32_t>(sessions.size()));
+  resp->set_draining(runtime_->draining());
   resp->set_tracked_bytes(static_cast<uint64_t>(std::max<int64_t>(total, 0)));
   for (const auto& d : devices_) {
     *resp->add_devices() = d;
@@ -70,6 +74,13 @@ grpc::ServerUnaryReactor* AdminService::Status(grpc::CallbackServerContext* ctx,
     m->set_device(device.str());
     m->set_tracked_bytes(
         static_cast<uint64_t>(std::max<int64_t>(by_slot[MemoryQuota::Slot(device)], 0)));
+    // The GPU's caching allocator keeps freed blocks: what it holds from the
+    // driver is what other processes cannot have.
+    const TensordCudaBackend* cuda = CudaBackend();
+    TensordCudaAllocatorStats stats{};
+    if (!device.is_cpu() && cuda && cuda->allocator_stats(device.index, &stats) == 0) {
+      m->set_reserved_bytes(stats.bytes_reserved);
+    }
   }
   return Done(ctx, grpc::Status::OK);
 }
@@ -90,6 +101,9 @@ grpc::ServerUnaryReactor* AdminService::ListSessions(grpc::CallbackServerContext
     info->set_age_seconds(SecondsSince(s->created()));
     info->set_live_tensors(s->live_tensors());
     info->set_attached(s->attached());
+    info->set_client_peer(s->peer());
+    info->set_ops_executed(s->op_rate().total());
+    info->set_ops_per_second(s->op_rate().PerSecond());
   }
   return Done(ctx, grpc::Status::OK);
 }
@@ -103,6 +117,20 @@ grpc::ServerUnaryReactor* AdminService::KillSession(grpc::CallbackServerContext*
       req->session_id(), "[session] killed by an administrator (Admin.KillSession)", &killed);
   if (st.ok()) resp->set_id_prefix(killed.substr(0, 8));
   return Done(ctx, st);
+}
+
+grpc::ServerUnaryReactor* AdminService::Drain(grpc::CallbackServerContext* ctx,
+                                              const v1::DrainRequest*, v1::DrainResponse* resp) {
+  if (grpc::Status denied = Authorize(ctx); !denied.ok()) return Done(ctx, denied);
+  const bool started = runtime_->BeginDrain();
+  if (HealthStatus* health = health_.load()) health->SetDraining();
+  const size_t open = runtime_->session_count();
+  resp->set_open_sessions(static_cast<uint32_t>(open));
+  resp->set_already_draining(!started);
+  if (started) {
+    spdlog::warn("draining (Admin.Drain): no new sessions; {} open session(s) keep running", open);
+  }
+  return Done(ctx, grpc::Status::OK);
 }
 
 }  // namespace tensord

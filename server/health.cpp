@@ -16,10 +16,14 @@ HealthStatus::HealthStatus(grpc::HealthCheckServiceInterface* service) : service
 }
 
 void HealthStatus::SetReady() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (draining_) return;
   for (const char* name : kReadyServices) service_->SetServingStatus(name, true);
 }
 
 void HealthStatus::SetDraining() {
+  std::lock_guard<std::mutex> lock(mu_);
+  draining_ = true;
   for (const char* name : kReadyServices) service_->SetServingStatus(name, false);
 }
 

@@ -6,6 +6,8 @@
 #ifndef TENSORD_SERVER_HEALTH_H_
 #define TENSORD_SERVER_HEALTH_H_
 
+#include <mutex>
+
 namespace grpc {
 class HealthCheckServiceInterface;
 }
@@ -16,15 +18,20 @@ class HealthStatus {
  public:
   // `service` is the server's default health service; not owned.
   explicit HealthStatus(grpc::HealthCheckServiceInterface* service);
-  // The daemon listens and accepts sessions.
+  // Threading: both may be called from any thread (SIGTERM on the main
+  // thread, Admin.Drain on a gRPC thread).
+  // The daemon listens and accepts sessions. A no-op once draining: a drain
+  // that raced the start-up is not undone.
   void SetReady();
   // The daemon refuses new sessions and finishes queued work: readiness
   // fails so load balancers stop sending clients, liveness holds so the
-  // drain is not cut short by a restart.
+  // drain is not cut short by a restart. For good: there is no undrain.
   void SetDraining();
 
  private:
   grpc::HealthCheckServiceInterface* service_;
+  std::mutex mu_;
+  bool draining_ = false;  // guarded by mu_
 };
 
 }  // namespace tensord

@@ -275,7 +275,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   HealthStatus health(server->GetHealthCheckService());
+  admin.set_health(&health);
   health.SetReady();
+  // An Admin.Drain that arrived before set_health found no health status to
+  // turn: it marked the sessions' side only, seen here.
+  if (service.draining()) health.SetDraining();
   for (const auto& addr : config.listen) spdlog::info("listening on {}", addr);
   spdlog::info("tensord {} ready: {} compute threads (from {}), op schema {}",
                TENSORD_VERSION_STRING, ComputeThreads(), threads_source, OpSchemaVersion());

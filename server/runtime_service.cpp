@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <utility>
 #include <condition_variable>
 #include <deque>
 
@@ -270,7 +271,8 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
     std::lock_guard<std::mutex> lock(mu_);
     if (draining_) {
       return Done(ctx, grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                    "[session] daemon is shutting down"));
+                                    "[session] daemon is draining: it takes no new sessions "
+                                    "(open ones keep running); connect to another daemon"));
     }
     if (const auto& limit = auth.tenant->quotas.sessions) {
       uint64_t live = 0;
@@ -289,6 +291,7 @@ grpc::ServerUnaryReactor* RuntimeService::OpenSession(grpc::CallbackServerContex
     session->set_fair_share(&fair_share_,
                             fair_share_.AddTenant(auth.tenant->name, auth.tenant->weight));
     session->set_usage(std::move(usage));
+    session->set_peer(ctx->peer());
     sessions_[id] = std::move(session);
   }
   metrics::SessionOpened(auth.tenant->name);
@@ -364,16 +367,23 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RuntimeService::Str
                                                  "' is not a decimal reply seq"));
     }
   }
+  session->set_peer(ctx->peer());
   return new StreamReactor(ctx, std::move(session), client_ack);
 }
 
+bool RuntimeService::BeginDrain() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !std::exchange(draining_, true);
+}
+
+bool RuntimeService::draining() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return draining_;
+}
+
 void RuntimeService::Drain(int seconds) {
-  std::vector<std::shared_ptr<Session>> all;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    draining_ = true;
-    for (auto& [id, s] : sessions_) all.push_back(s);
-  }
+  BeginDrain();
+  const std::vector<std::shared_ptr<Session>> all = Sessions();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   for (auto& s : all) {
     while (s->pending() > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -45,7 +45,11 @@ class RuntimeService final : public RuntimeCallbackBase {
   grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Stream(
       grpc::CallbackServerContext* ctx) override;
 
-  // Stops accepting new sessions; waits up to `seconds` for queued work.
+  // Stops accepting new sessions (OpenSession: UNAVAILABLE); open sessions
+  // keep running. Returns false when it was already draining. Idempotent.
+  bool BeginDrain();
+  bool draining() const;
+  // BeginDrain, then waits up to `seconds` for the queued work (SIGTERM).
   void Drain(int seconds);
   // Drops sessions with no stream for longer than the grace period.
   void ReapIdleSessions();

@@ -258,6 +258,16 @@ std::chrono::steady_clock::time_point Session::last_detached() const {
   return last_detached_;
 }
 
+std::string Session::peer() const {
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  return peer_;
+}
+
+void Session::set_peer(std::string peer) {
+  std::lock_guard<std::mutex> lock(stream_mu_);
+  peer_ = std::move(peer);
+}
+
 void Session::TrimReplies(uint64_t ack) {
   bool trimmed = false;
   while (!unacked_replies_.empty() && unacked_replies_.front().msg->seq() <= ack) {
@@ -479,6 +489,7 @@ void Session::RunOp(const v1::OpRecord& rec, uint64_t seq, uint32_t index) {
       return;
     }
     // Counted from here: the op is known and its inputs are live.
+    op_rate_.Record();
     OpTimer timer(op->index, inputs.empty() ? Device{} : inputs.front()->meta.device);
     CheckedResults checked =
         CheckResults(*op, args, rec, [this](uint64_t id) { return tensors_.contains(id); });

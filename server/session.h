@@ -27,6 +27,7 @@
 #include "scheduler/autograd/exec.h"
 #include "scheduler/serial_executor.h"
 #include "server/config.h"
+#include "server/op_rate.h"
 #include "server/stream_sink.h"
 #include "server/tenant_usage.h"
 #include "server/tenants.h"
@@ -81,6 +82,12 @@ class Session {
   void Drain() { executor_.Drain(); }
   size_t pending() const { return executor_.pending(); }
   std::chrono::steady_clock::time_point last_detached() const;
+  // The ops it ran, in total and lately (Admin.ListSessions).
+  const OpRate& op_rate() const { return op_rate_; }
+  // Where its client connects from: gRPC's peer string of the latest stream
+  // (or of OpenSession, until a stream attaches).
+  std::string peer() const;
+  void set_peer(std::string peer);
   size_t live_tensors() const { return live_tensors_.load(); }
   int64_t bytes_in_use() const { return tracker_->bytes.load(); }
   // Its live storages' bytes per device (and its tenant's quota, if any).
@@ -158,6 +165,7 @@ class Session {
   std::unordered_map<uint64_t, Slot> tensors_;   // executor thread only
   std::unordered_map<uint64_t, Upload> uploads_; // executor thread only
   std::atomic<size_t> live_tensors_{0};
+  OpRate op_rate_{created_};  // written by the executor thread only
   std::shared_ptr<SharedRegion> region_;
   const std::string* current_location_ = nullptr;  // the running record's; executor thread only
   std::vector<std::string> fetch_segments_;  // shm objects sent, unlinked at close
@@ -179,6 +187,7 @@ class Session {
   std::atomic<bool> reading_paused_{false};
   std::atomic<bool> waiting_for_acks_{false};  // Send is blocked on the client's acks
   std::chrono::steady_clock::time_point last_detached_ = std::chrono::steady_clock::now();
+  std::string peer_;
 
   SerialExecutor executor_;  // last: joined before the members above go
 };

@@ -1,5 +1,6 @@
-// The Admin service against a real daemon: status, the session list, and
-// killing a session, with memory accounting that returns to its baseline.
+// The Admin service against a real daemon: status, the session list,
+// killing a session, with memory accounting that returns to its baseline,
+// and draining.
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
 
@@ -7,6 +8,7 @@
 #include <fstream>
 
 #include "daemon_fixture.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "raw_session.h"
 #include "tensord/v1/admin.grpc.pb.h"
 
@@ -109,6 +111,72 @@ TEST_F(AdminServiceTest, KillSessionAbortsItsStreamAndFreesItsMemory) {
   EXPECT_FALSE(other.Fetch(1).has_error());
 }
 
+TEST_F(AdminServiceTest, ListSessionsCountsOpsAndNamesThePeer) {
+  RawSession s(daemon_.address(), "counted");
+  s.Op("zeros", {IntsV({8}), DTypeV("float32"), NoneV()}, {1});
+  s.Op("ones", {IntsV({8}), DTypeV("float32"), NoneV()}, {2});
+  s.Op("neg", {TensorV(2)}, {3});
+  ASSERT_FALSE(s.Fetch(3).has_error());
+  auto list = List();
+  ASSERT_EQ(list.sessions_size(), 1);
+  EXPECT_EQ(list.sessions(0).ops_executed(), 3u);
+  // The daemon listens on a Unix socket here.
+  EXPECT_EQ(list.sessions(0).client_peer().rfind("unix:", 0), 0u) << list.sessions(0).client_peer();
+  // The rate counts whole seconds: after one has passed the ops show up.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  list = List();
+  EXPECT_GT(list.sessions(0).ops_per_second(), 0.0);
+  EXPECT_LE(list.sessions(0).ops_per_second(), 3.0);
+}
+
+grpc::health::v1::HealthCheckResponse::ServingStatus Readiness(const std::string& address) {
+  auto health = grpc::health::v1::Health::NewStub(TestChannel(address));
+  grpc::ClientContext ctx;
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service("readiness");
+  grpc::health::v1::HealthCheckResponse resp;
+  EXPECT_TRUE(health->Check(&ctx, req, &resp).ok());
+  return resp.status();
+}
+
+TEST_F(AdminServiceTest, DrainRefusesNewSessionsWhileOpenOnesKeepWorking) {
+  using grpc::health::v1::HealthCheckResponse;
+  RawSession open(daemon_.address(), "already-open");
+  open.Op("ones", {IntsV({4}), DTypeV("float32"), NoneV()}, {1});
+  ASSERT_FALSE(open.Fetch(1).has_error());
+  EXPECT_FALSE(Status().draining());
+  ASSERT_EQ(Readiness(daemon_.address()), HealthCheckResponse::SERVING);
+
+  auto drain = [&] {
+    grpc::ClientContext ctx;
+    v1::DrainResponse resp;
+    grpc::Status st = admin_->Drain(&ctx, v1::DrainRequest(), &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  };
+  v1::DrainResponse first = drain();
+  EXPECT_EQ(first.open_sessions(), 1u);
+  EXPECT_FALSE(first.already_draining());
+  EXPECT_TRUE(Status().draining());
+  EXPECT_EQ(Readiness(daemon_.address()), HealthCheckResponse::NOT_SERVING);
+
+  RawSession refused(daemon_.address(), "too-late");
+  EXPECT_EQ(refused.open_status().error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(refused.open_status().error_message().find("daemon is draining"), std::string::npos)
+      << refused.open_status().error_message();
+
+  // The open session keeps running ops.
+  open.Op("neg", {TensorV(1)}, {2});
+  ASSERT_FALSE(open.Fetch(2).has_error());
+  EXPECT_EQ(List().sessions_size(), 1);
+
+  v1::DrainResponse again = drain();  // idempotent
+  EXPECT_TRUE(again.already_draining());
+  EXPECT_EQ(again.open_sessions(), 1u);
+  EXPECT_TRUE(daemon_.alive());
+  EXPECT_NE(daemon_.log().find("draining (Admin.Drain)"), std::string::npos) << daemon_.log();
+}
+
 TEST_F(AdminServiceTest, KillSessionRefusesUnknownShortAndAmbiguousIds) {
   RawSession s(daemon_.address());
   struct Case {
@@ -164,6 +232,13 @@ TEST(AdminAuthorization, OnlyAnAdminTenantMayCallAdmin) {
     EXPECT_NE(alice.error_message().find("tenant 'alice' is not an admin"), std::string::npos)
         << alice.error_message();
     EXPECT_TRUE(status("ops-token-0123456789").ok());
+    {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer alice-token-0123456789");
+      v1::DrainResponse resp;
+      EXPECT_EQ(admin->Drain(&ctx, v1::DrainRequest(), &resp).error_code(),
+                grpc::StatusCode::PERMISSION_DENIED);
+    }
     // Alice's session is listed, with her tenant, to the admin only.
     auto runtime = v1::Runtime::NewStub(TestChannel(daemon.address()));
     grpc::ClientContext open;
@@ -179,6 +254,12 @@ TEST(AdminAuthorization, OnlyAnAdminTenantMayCallAdmin) {
     ASSERT_EQ(sessions.sessions_size(), 1);
     EXPECT_EQ(sessions.sessions(0).tenant(), "alice");
     EXPECT_EQ(sessions.sessions(0).client_name(), "alice-notebook");
+    // Alice's refused Drain left the daemon taking sessions.
+    grpc::ClientContext status_ctx;
+    status_ctx.AddMetadata("authorization", "Bearer ops-token-0123456789");
+    v1::StatusResponse status_resp;
+    ASSERT_TRUE(admin->Status(&status_ctx, v1::StatusRequest(), &status_resp).ok());
+    EXPECT_FALSE(status_resp.draining());
   }
   std::remove(tenants.c_str());
   std::remove(dir.c_str());

@@ -22,8 +22,9 @@ WORKER = Path(__file__).with_name("soak_worker.py")
 
 
 def admin(address: str, what: str) -> dict:
-    probe = Path(daemon_binary()).with_name("admin_probe")
-    out = subprocess.run([str(probe), address, what], capture_output=True, text=True, timeout=30)
+    ctl = Path(daemon_binary()).with_name("tensordctl")
+    out = subprocess.run([str(ctl), "--address", address, "--json", what], capture_output=True,
+                         text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -33,7 +34,7 @@ def test_sixteen_clients_of_random_work_leave_no_memory_behind() -> None:
     d = DaemonProcess(config="session_grace_seconds: 2\nlimits:\n  max_tensor_bytes: 134217728\n")
     try:
         baseline = admin(d.address, "status")
-        assert int(baseline["trackedBytes"]) == 0 and baseline["sessionCount"] == 0
+        assert baseline["tracked_bytes"] == 0 and baseline["session_count"] == 0
         env = dict(os.environ, OMP_NUM_THREADS="1")
         workers = [
             subprocess.Popen([sys.executable, str(WORKER), d.address, str(seconds), str(seed)],
@@ -46,7 +47,7 @@ def test_sixteen_clients_of_random_work_leave_no_memory_behind() -> None:
         give_up = time.monotonic() + seconds + 60
         while (any(w.poll() is None for w in workers) and most_sessions < CLIENTS
                and time.monotonic() < give_up):
-            most_sessions = max(most_sessions, admin(d.address, "status")["sessionCount"])
+            most_sessions = max(most_sessions, admin(d.address, "status")["session_count"])
             time.sleep(0.5)
         assert most_sessions >= 1
         failures = []
@@ -66,10 +67,10 @@ def test_sixteen_clients_of_random_work_leave_no_memory_behind() -> None:
         # period (the daemon reaps once a second).
         deadline = time.monotonic() + 30
         status = admin(d.address, "status")
-        while (int(status["trackedBytes"]) != 0 or status["sessionCount"] != 0) and time.monotonic() < deadline:
+        while (status["tracked_bytes"] != 0 or status["session_count"] != 0) and time.monotonic() < deadline:
             time.sleep(0.5)
             status = admin(d.address, "status")
-        assert status["sessionCount"] == 0, admin(d.address, "sessions")
-        assert int(status["trackedBytes"]) == int(baseline["trackedBytes"]), status
+        assert status["session_count"] == 0, admin(d.address, "sessions")
+        assert status["tracked_bytes"] == baseline["tracked_bytes"], status
     finally:
         assert d.stop() == 0, d.log()[-4000:]
