@@ -117,6 +117,27 @@ def set_device(device: Any) -> None:
     _current_index = index
 
 
+class device:
+    """Context manager that makes device the current one while it is entered;
+    None or a negative index does nothing."""
+
+    def __init__(self, device: Any) -> None:
+        self.idx = -1 if device is None else _index_of(device)
+        self.prev_idx = -1
+
+    def __enter__(self) -> None:
+        if self.idx < 0:
+            return
+        self.prev_idx = current_device()
+        if self.prev_idx != self.idx:
+            set_device(self.idx)
+
+    def __exit__(self, *exc: Any) -> bool:
+        if self.prev_idx != self.idx:
+            set_device(self.prev_idx)
+        return False
+
+
 def get_device_properties(device: Any = None) -> _CudaDeviceProperties:
     return _lazy_init()[_checked_index(device)]
 
@@ -181,7 +202,7 @@ def manual_seed_all(seed: int) -> None:
 globals().update(_legacy.make_tensor_types(__name__, is_cuda=True))
 
 __all__ = [
-    "OutOfMemoryError", "current_device", "device_count", "empty_cache", "get_device_name",
+    "OutOfMemoryError", "current_device", "device", "device_count", "empty_cache", "get_device_name",
     "get_device_properties", "init", "is_available", "is_initialized", "manual_seed",
     "manual_seed_all", "max_memory_allocated", "max_memory_reserved", "memory_allocated",
     "memory_reserved", "set_device", "synchronize",

@@ -90,6 +90,8 @@ def test_without_gpu_the_state_queries_match_an_uninitialised_torch(ref: Any) ->
     for name in ("memory_allocated", "max_memory_allocated", "memory_reserved"):
         assert getattr(td.cuda, name)() == getattr(ref.cuda, name)() == 0
     assert td.cuda.empty_cache() is None
+    with td.cuda.device(None), td.cuda.device(-1):  # no device asked: no error
+        pass
     td.cuda.manual_seed(3)
     td.cuda.manual_seed_all(3)
     assert td.backends.cudnn.is_available() is False
@@ -100,7 +102,7 @@ def test_without_gpu_the_state_queries_match_an_uninitialised_torch(ref: Any) ->
 @pytest.mark.parametrize("call", [
     "td.cuda.current_device()", "td.cuda.get_device_name()", "td.cuda.get_device_name(0)",
     "td.cuda.get_device_properties(0)", "td.cuda.synchronize()", "td.cuda.set_device(0)",
-    "td.cuda.init()",
+    "td.cuda.init()", "td.cuda.device(0).__enter__()",
 ])
 def test_without_gpu_device_calls_raise_no_cuda_gpus(call: str) -> None:
     with pytest.raises(RuntimeError, match=NO_GPU):
@@ -161,6 +163,17 @@ def test_with_gpu_queries_name_the_daemons_devices() -> None:
     assert td.cuda.get_device_properties("cuda:0").name == names[0]
     assert td.backends.cudnn.is_available()
     td.cuda.synchronize()
+
+
+@pytest.mark.usefixtures("with_gpu")
+def test_with_gpu_device_context_selects_and_restores() -> None:
+    last = td.cuda.device_count() - 1
+    with td.cuda.device(last):
+        assert td.cuda.current_device() == last
+        assert td.cuda.FloatTensor(2).device == td.device("cuda", last)
+    assert td.cuda.current_device() == 0
+    with td.cuda.device(None):
+        assert td.cuda.current_device() == 0
 
 
 @pytest.mark.usefixtures("with_gpu")
