@@ -32,15 +32,15 @@ globals().update(_functions)
 
 # Family modules add what the generated wrappers cannot express (operators,
 # indexing, Python-only signatures); they may override generated names.
-from . import _autograd, _ext_compare, _ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape  # noqa: E402
+from . import _autograd, _ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape  # noqa: E402
 
-for _ext in (_ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape, _autograd,
-             _ext_compare):
+for _ext in (_ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape, _autograd):
     _ext.install(Tensor, globals())
 
-# torch.Tensor(...), torch.FloatTensor & co, Tensor.new*/type/__format__.
-from . import _legacy  # noqa: E402
+# torch.allclose/equal; torch.Tensor(...), torch.FloatTensor & co, Tensor.new*/type/__format__.
+from . import _ext_compare, _legacy  # noqa: E402
 
+_ext_compare.install(Tensor, globals())
 _legacy.install(globals())
 
 from . import autograd  # noqa: E402,F401

@@ -120,8 +120,9 @@ def from_data(data: Any, dt: _dtype.dtype, target: device) -> Any:
     if isinstance(data, np.ndarray):
         if data.dtype == object or data.dtype.kind not in "biuf":
             raise TypeError(
-                f"can't convert np.ndarray of type numpy.{data.dtype.type.__name__}. The only supported "
-                "types are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool.")
+                f"can't convert np.ndarray of type numpy.{data.dtype.type.__name__}. The only "
+                "supported types are: float64, float32, float16, int64, int32, int16, int8, "
+                "uint8, and bool.")
         arr = data
     else:
         if not isinstance(data, (list, tuple, range)) and not hasattr(data, "__len__"):
@@ -232,8 +233,10 @@ def make_tensor_types(module_name: str, is_cuda: builtins.bool) -> dict[str, ten
 
 
 # Tensor.type("torch.LongTensor"): both spellings of the package are accepted.
-_BY_TYPE_STRING = {type_string(dt, cuda): (dt, cuda) for dt in _TYPE_NAMES for cuda in (False, True)}
-_BY_TYPE_STRING.update({"tensord." + k[len("torch."):]: v for k, v in list(_BY_TYPE_STRING.items())})
+_BY_TYPE_STRING = {type_string(dt, cuda): (dt, cuda)
+                   for dt in _TYPE_NAMES for cuda in (False, True)}
+_BY_TYPE_STRING.update({"tensord." + name[len("torch."):]: value
+                        for name, value in list(_BY_TYPE_STRING.items())})
 
 
 def _type(self: Any, dtype: Any = None, non_blocking: builtins.bool = False, **kwargs: Any) -> Any:

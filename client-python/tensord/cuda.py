@@ -88,7 +88,8 @@ def _index_of(device: Any) -> int:
         return _current_index if d.index is None else d.index
     if isinstance(device, int) and not isinstance(device, bool):
         return device
-    raise ValueError(f"Expected a torch.device with a specified index or an integer, but got:{device}")
+    raise ValueError("Expected a torch.device with a specified index or an integer, "
+                     f"but got:{device}")
 
 
 def _checked_index(device: Any) -> int:
@@ -202,8 +203,8 @@ def manual_seed_all(seed: int) -> None:
 globals().update(_legacy.make_tensor_types(__name__, is_cuda=True))
 
 __all__ = [
-    "OutOfMemoryError", "current_device", "device", "device_count", "empty_cache", "get_device_name",
-    "get_device_properties", "init", "is_available", "is_initialized", "manual_seed",
-    "manual_seed_all", "max_memory_allocated", "max_memory_reserved", "memory_allocated",
+    "OutOfMemoryError", "current_device", "device", "device_count", "empty_cache",
+    "get_device_name", "get_device_properties", "init", "is_available", "is_initialized",
+    "manual_seed", "manual_seed_all", "max_memory_allocated", "max_memory_reserved", "memory_allocated",
     "memory_reserved", "set_device", "synchronize",
 ]

@@ -43,7 +43,8 @@ class _ErrorMeta(Exception):
         if not isinstance(msg, str):
             generated = self.msg
             if self.id:
-                generated += f"\n\nThe failure occurred for item {''.join(str([i]) for i in self.id)}"
+                where = "".join(str([item]) for item in self.id)
+                generated += f"\n\nThe failure occurred for item {where}"
             msg = msg(generated) if callable(msg) else generated
         return self.type(msg)
 
@@ -189,7 +190,8 @@ class _TensorLikePair(_Pair):
         super().__init__(_TensorLike(actual), _TensorLike(expected), id=id)
         self.rtol, self.atol = _tolerances([self.actual.dtype, self.expected.dtype], rtol, atol, id)
         self.equal_nan = equal_nan
-        self.check_device, self.check_dtype, self.check_stride = check_device, check_dtype, check_stride
+        self.check_device, self.check_dtype = check_device, check_dtype
+        self.check_stride = check_stride
 
     def _mismatch(self, attribute: str, actual: Any, expected: Any) -> _ErrorMeta:
         return self.fail(AssertionError, f"The values for attribute '{attribute}' do not match: "
