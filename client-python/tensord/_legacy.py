@@ -2,9 +2,10 @@
 
 torch.Tensor(...) and the typed constructors (torch.FloatTensor, torch.LongTensor,
 torch.cuda.FloatTensor, ...), Tensor.new / new_zeros / new_ones / new_full /
-new_empty / new_tensor, Tensor.type() and its type strings, Tensor.__format__
-and Tensor.get_device. Each follows torch 1.13's rules, including which
-argument forms mean a size and which mean data (tensor_new.cpp there).
+new_empty / new_tensor, Tensor.type() and its type strings, Tensor.__format__,
+Tensor.__deepcopy__ and Tensor.get_device. Each follows torch 1.13's rules,
+including which argument forms mean a size and which mean data (tensor_new.cpp
+there).
 """
 from __future__ import annotations
 
@@ -347,6 +348,29 @@ def _format(self: Any, format_spec: str) -> str:
     return object.__format__(self, format_spec)
 
 
+def _deepcopy(self: Any, memo: dict) -> Any:
+    """copy.deepcopy(t): a new leaf with a copy of the values, requires_grad,
+    a copied .grad, and Parameter-ness; copy.deepcopy(model) and of state
+    dicts go through here. Each tensor gets its own storage (PyTorch keeps
+    views of one storage sharing one copy)."""
+    if not self.is_leaf:
+        raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                           "the deepcopy protocol at the moment")
+    if id(self) in memo:
+        return memo[id(self)]
+    from .nn.parameter import Parameter, is_parameter
+    values = _C.call("clone", (_C.call("detach", (self,)),))
+    if is_parameter(self):
+        copied = Parameter(values, self.requires_grad)
+    else:
+        copied = _finish(values, self.requires_grad)
+    grad = self.grad
+    if grad is not None:
+        copied.grad = _deepcopy(grad, memo)
+    memo[id(self)] = copied
+    return copied
+
+
 def _get_device(self: Any) -> builtins.int:
     d = self.device
     return -1 if d.type == "cpu" else (d.index or 0)
@@ -359,7 +383,7 @@ def install(namespace: dict[str, Any]) -> None:
         "type": _type, "new": _new, "new_zeros": _sized("new_zeros"),
         "new_ones": _sized("new_ones"), "new_empty": _sized("new_empty"),
         "new_full": new_full, "new_tensor": new_tensor, "__format__": _format,
-        "get_device": _get_device,
+        "get_device": _get_device, "__deepcopy__": _deepcopy,
     }
     for name, fn in methods.items():
         setattr(Tensor, name, fn)

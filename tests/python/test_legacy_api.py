@@ -516,3 +516,38 @@ def test_data_is_an_alias_that_in_place_writes_go_through(ref: Any) -> None:
         t.data -= 0.5 * module.ones(3)
     assert w.detach().tolist() == r.detach().tolist() == [1.5, 1.5, 1.5]
     assert w.requires_grad and w.is_leaf
+
+
+# ---------------------------------------------------------------- copy.deepcopy
+
+def test_deepcopy_of_a_leaf_copies_values_grad_and_requires_grad(ref: Any) -> None:
+    import copy
+    for module in (td, ref):
+        a = module.ones(2, requires_grad=True)
+        (a * 2).sum().backward()
+        b = copy.deepcopy(a)
+        assert b is not a and b.is_leaf and b.requires_grad
+        assert b.grad.tolist() == [2.0, 2.0]
+        b.data.add_(1)
+        assert a.tolist() == [1.0, 1.0], module.__name__
+        twice = copy.deepcopy([a, a])
+        assert twice[0] is twice[1]
+        with pytest.raises(RuntimeError, match="Only Tensors created explicitly by the user"):
+            copy.deepcopy(a * 2)
+
+
+def test_deepcopy_of_a_model_and_its_state_dict_is_independent(ref: Any) -> None:
+    import copy
+    model = td.nn.Linear(2, 1)
+    best = copy.deepcopy(model.state_dict())
+    clone = copy.deepcopy(model)
+    assert [n for n, _ in clone.named_parameters()] == ["weight", "bias"]
+    assert all(isinstance(p, td.nn.Parameter) and p.requires_grad for p in clone.parameters())
+    assert all(p is not q for p, q in zip(clone.parameters(), model.parameters()))
+    opt = td.optim.SGD(model.parameters(), lr=0.5)
+    model(td.ones(3, 2)).sum().backward()
+    opt.step()
+    assert not td.equal(model.weight, best["weight"])
+    assert td.equal(clone.weight, best["weight"]) and td.equal(clone.bias, best["bias"])
+    model.load_state_dict(best)
+    assert td.equal(model.weight, clone.weight)
