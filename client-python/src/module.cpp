@@ -11,6 +11,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -35,6 +36,7 @@ struct Registry {
   nb::object size_type;            // tensord.Size
   nb::object device_type;          // tensord.device
   nb::object callback;             // tensord._autograd._run_callback
+  nb::object tensor_init;          // tensord._legacy.tensor_init: torch.Tensor(...)
   std::string package_dir;         // frames under it are skipped for locations
   std::shared_ptr<Core> core;      // the current connection
   std::vector<uint64_t> op_counts_closed;  // ops recorded by earlier connections
@@ -140,6 +142,22 @@ DType DTypeFromObject(nb::handle h, const char* op, const char* param) {
        nb::cast<std::string>(nb::str(h.type().attr("__name__"))));
 }
 
+// A device the daemon lacks fails when the op is issued, with the error a
+// CUDA build of PyTorch raises, rather than poisoning results that surface
+// at a later sync point.
+void CheckDaemonHasDevice(const Device& d, const std::string& op) {
+  if (d.is_cpu()) return;
+  const std::vector<std::string>& devices = CurrentCore()->info().devices;
+  const std::string want = d.str();
+  if (std::find(devices.begin(), devices.end(), want) != devices.end()) return;
+  std::string have;
+  for (const std::string& name : devices) have += (have.empty() ? "" : ", ") + name;
+  const bool any_cuda = std::any_of(devices.begin(), devices.end(),
+                                    [](const std::string& name) { return name.rfind("cuda", 0) == 0; });
+  Fail(ErrorKind::kRuntime, any_cuda ? "CUDA error: invalid device ordinal" : "No CUDA GPUs are available",
+       " (op '", op, "' asked for ", want, "; the daemon has ", have, ")");
+}
+
 const char* TypeName(nb::handle h) { return Py_TYPE(h.ptr())->tp_name; }
 
 [[noreturn]] void ArgTypeError(const OpSchema& op, const Param& p, size_t pos, nb::handle h) {
@@ -227,6 +245,7 @@ Value ToValue(const OpSchema& op, const Param& p, size_t pos, nb::handle h,
       std::string s = nb::cast<std::string>(nb::str(h));
       auto d = Device::Parse(s);
       if (!d) Fail(ErrorKind::kRuntime, "Expected one of cpu, cuda device type at start of device string: ", s);
+      CheckDaemonHasDevice(*d, op.name);
       return Value::OfDevice(*d);
     }
     case ParamType::kData:
@@ -483,6 +502,16 @@ NB_MODULE(_C, m) {
   });
 
   nb::class_<PyTensor>(m, "Tensor", nb::is_weak_referenceable())
+      // torch.Tensor(...), the legacy constructor (and subclasses' construction):
+      // the package builds the tensor in Python, this object takes its handle.
+      .def("__init__", [](PyTensor* self, nb::args args, nb::kwargs kwargs) {
+        if (!g.tensor_init) Fail(ErrorKind::kRuntime, "[tensord] Tensor(): the package is not initialised");
+        nb::object made = g.tensor_init(*args, **kwargs);
+        if (!nb::isinstance<PyTensor>(made)) {
+          Fail(ErrorKind::kRuntime, "[tensord] Tensor(): the constructor did not return a tensor");
+        }
+        new (self) PyTensor{nb::cast<PyTensor&>(made).impl};
+      })
       .def_prop_ro("dtype", [](PyTensor& t) { return DTypeObject(t.impl->meta().dtype); })
       .def_prop_ro("shape", [](PyTensor& t) {
         const Shape& s = t.impl->meta().sizes;
@@ -643,6 +672,7 @@ NB_MODULE(_C, m) {
      nb::arg("tls_cert") = "", nb::arg("tls_key") = "", nb::arg("tls_server_name") = "");
   m.def("disconnect", [] { RetireCore(); });
   m.def("_set_callback", [](nb::object fn) { g.callback = fn; });
+  m.def("_set_tensor_init", [](nb::object fn) { g.tensor_init = fn; });
   m.def("_take_released_handles", [] {
     return g.core ? g.core->TakeReleasedHandles() : std::vector<uint64_t>{};
   });
@@ -695,5 +725,6 @@ NB_MODULE(_C, m) {
     g.size_type.reset();
     g.device_type.reset();
     g.callback.reset();
+    g.tensor_init.reset();
   }));
 }

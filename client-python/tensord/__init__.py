@@ -37,6 +37,12 @@ from . import _autograd, _ext_creation, _ext_elementwise, _ext_indexing, _ext_re
 for _ext in (_ext_creation, _ext_elementwise, _ext_indexing, _ext_reduction, _ext_shape, _autograd):
     _ext.install(Tensor, globals())
 
+# torch.allclose/equal; torch.Tensor(...), torch.FloatTensor & co, Tensor.new*/type/__format__.
+from . import _ext_compare, _legacy  # noqa: E402
+
+_ext_compare.install(Tensor, globals())
+_legacy.install(globals())
+
 from . import autograd  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401  (torch.save / torch.load)
 from . import _ext_nn_conv  # noqa: E402  (after the shape family: it uses cat and zeros)
@@ -77,4 +83,5 @@ def manual_seed(seed: int) -> None:  # type: ignore[valid-type]
 from ._generator import Generator  # noqa: E402,F401  (client-side RNG for samplers)
 from . import utils  # noqa: E402,F401  (tensord.utils.data)
 from . import nn, optim  # noqa: E402,F401  (torch.nn / torch.optim after `import torch`)
-from . import cuda  # noqa: E402,F401  (torch.cuda.OutOfMemoryError)
+from . import cuda  # noqa: E402,F401  (torch.cuda: the daemon's GPUs)
+from . import backends, testing  # noqa: E402,F401  (torch.backends, torch.testing.assert_close)
