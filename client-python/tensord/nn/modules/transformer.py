@@ -3,7 +3,6 @@ every layer is the composition of differentiable daemon ops)."""
 from __future__ import annotations
 
 import copy
-from collections import OrderedDict
 from typing import Any, Callable, Optional, Union
 
 from .. import functional as F
@@ -106,24 +105,8 @@ class MultiheadAttention(Module):
         return out, weights
 
 
-def _clone(module: Module) -> Module:
-    """An independent copy: parameters and buffers cloned on the daemon,
-    submodules cloned recursively (tensord tensors do not deepcopy)."""
-    new = copy.copy(module)
-    d = new.__dict__
-    for key, value in module.__dict__.items():
-        if isinstance(value, (OrderedDict, dict, set)) and key.startswith("_"):
-            d[key] = copy.copy(value)
-    d["_parameters"] = OrderedDict(
-        (k, None if p is None else Parameter(p.detach().clone(), requires_grad=p.requires_grad))
-        for k, p in module._parameters.items())
-    d["_buffers"] = OrderedDict((k, None if b is None else b.clone()) for k, b in module._buffers.items())
-    d["_modules"] = OrderedDict((k, None if m is None else _clone(m)) for k, m in module._modules.items())
-    return new
-
-
 def _get_clones(module: Module, n: int) -> ModuleList:
-    return ModuleList([_clone(module) for _ in range(n)])
+    return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
 def _get_activation_fn(activation: str) -> Callable[[Any], Any]:
