@@ -342,11 +342,12 @@ def emit_cpp(ops, version):
            "#include <unordered_map>", "", "namespace tensord {", "namespace rules {"]
     for r in rules:
         out.append(f"void {r}(const OpSchema&, const OpArgs&, std::vector<TensorMeta>&);")
-    out += ["}  // namespace rules", "", "namespace {", "",
-            "std::vector<OpSchema> BuildOpTable() {", "  std::vector<OpSchema> ops;",
-            f"  ops.reserve({len(ops)});"]
+    # One small function per op rather than one function holding them all:
+    # a single function of thousands of statements takes GCC tens of minutes
+    # under ASan (scripts/sanitize.sh) and slows every other build too.
+    out += ["}  // namespace rules", "", "namespace {", ""]
     for i, op in enumerate(ops):
-        out.append("  {")
+        out.append(f"void AddOp{i}(std::vector<OpSchema>& ops) {{")
         out.append("    OpSchema s;")
         out.append(f"    s.index = {i};")
         out.append(f"    s.name = {cstr(op['name'])};")
@@ -375,7 +376,11 @@ def emit_cpp(ops, version):
         out.append(f"    s.grad_params = {mask}ull;")
         out.append(f"    s.grad_name = {cstr(op['grad_name'])};")
         out.append("    ops.push_back(std::move(s));")
-        out.append("  }")
+        out.append("}")
+        out.append("")
+    out += ["std::vector<OpSchema> BuildOpTable() {", "  std::vector<OpSchema> ops;",
+            f"  ops.reserve({len(ops)});"]
+    out += [f"  AddOp{i}(ops);" for i in range(len(ops))]
     out += ["  return ops;", "}", "", "}  // namespace", "",
             "const std::vector<OpSchema>& AllOps() {",
             "  static const std::vector<OpSchema> ops = BuildOpTable();",
