@@ -70,4 +70,4 @@ from ._generator import Generator  # noqa: E402,F401  (client-side RNG for sampl
 from . import utils  # noqa: E402,F401  (tensord.utils.data)
 from . import nn, optim  # noqa: E402,F401  (torch.nn / torch.optim after `import torch`)
 from . import cuda  # noqa: E402,F401  (torch.cuda.OutOfMemoryError)
-from . import profiler  # noqa: E402,F401  (torch.profiler)
+from . import distributions, profiler  # noqa: E402,F401  (torch.distributions, torch.profiler)
