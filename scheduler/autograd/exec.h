@@ -33,9 +33,9 @@ struct HandleSink {
   }
 };
 
-// What ops run with on this thread (a session's executor thread).
 class OpProfiler;  // profiler_ops.h
 
+// What ops run with on this thread (a session's executor thread).
 struct ExecContext {
   Generator* generator = nullptr;
   std::shared_ptr<MemoryTracker> tracker;

@@ -101,6 +101,11 @@ void OpProfiler::Begin(std::string name, const OpArgs* args, bool range) {
   }
   Event e;
   e.name = std::move(name);
+  if (e.name.size() > kMaxNameBytes) {
+    size_t cut = kMaxNameBytes;  // not inside a UTF-8 sequence
+    while (cut > 0 && (static_cast<unsigned char>(e.name[cut]) & 0xC0) == 0x80) --cut;
+    e.name.resize(cut);
+  }
   if (record_shapes_ && args) e.shapes = InputShapes(*args);
   // The innermost kept event: a dropped one keeps no children either.
   e.parent = open_.empty() ? -1 : open_.back();

@@ -36,6 +36,8 @@ class OpProfiler {
   // A session that profiles without end keeps at most this many events
   // (about 100 MiB); later ones are counted, not kept.
   static constexpr size_t kMaxEvents = size_t{1} << 20;
+  // Longer record_function names are cut to this many bytes.
+  static constexpr size_t kMaxNameBytes = 1024;
 
  private:
   struct Event {

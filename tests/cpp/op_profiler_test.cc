@@ -59,6 +59,23 @@ TEST(OpProfilerTest, NamesAreEscapedAsJson) {
   EXPECT_EQ(Lines(report).size(), 1u);
 }
 
+TEST(OpProfilerTest, LongNamesAreCut) {
+  OpProfiler p(false);
+  p.Begin(std::string(OpProfiler::kMaxNameBytes * 3, 'x'), nullptr, true);
+  p.End();
+  const std::string report = p.Report();
+  EXPECT_NE(report.find(std::string(OpProfiler::kMaxNameBytes, 'x') + "\""), std::string::npos);
+  EXPECT_EQ(report.find(std::string(OpProfiler::kMaxNameBytes + 1, 'x')), std::string::npos);
+  // A cut never splits a UTF-8 sequence: "é" is 2 bytes, the limit is even.
+  std::string accents = "a";
+  for (size_t i = 0; i < OpProfiler::kMaxNameBytes; i += 2) accents += "\xc3\xa9";
+  OpProfiler r(false);
+  r.Begin(accents, nullptr, true);
+  r.End();
+  EXPECT_NE(r.Report().find("\"a" + accents.substr(1, OpProfiler::kMaxNameBytes - 2) + "\""),
+            std::string::npos);
+}
+
 TEST(OpProfilerTest, ShapesAreRecordedOnlyWhenAsked) {
   TensorMeta a = TensorMeta::Contiguous(DType::kFloat32, Device{}, {2, 3});
   OpArgs args;

@@ -206,7 +206,7 @@ def _build_table(events: list, sort_by: Optional[str], row_limit: int, max_name_
 def _parse_report(data: bytes) -> EventList:
     events: dict = {}
     parents: dict = {}
-    for line in data.decode("utf-8").splitlines():
+    for line in data.decode("utf-8", errors="replace").splitlines():
         if not line:
             continue
         r = json.loads(line)
