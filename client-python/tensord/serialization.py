@@ -19,7 +19,7 @@ tensord.nn classes whose attributes are torch's (_TORCH_CLASS_MODULES) are
 written under torch's names (tensord's Linear as
 torch.nn.modules.linear.Linear), so PyTorch loads such a file as its own
 modules; tensord.load(weights_only=False) maps every torch.* name back to
-tensord's (torch_module_to_tensord). Other tensord classes keep tensord's
+tensord's (find_torch_global). Other tensord classes keep tensord's
 names; the program's own classes keep theirs and must be importable where
 the file is loaded, as with torch.
 """
@@ -490,8 +490,8 @@ _TENSORD_ALIASES = {
 def torch_module_to_tensord(module: str) -> str | None:
     """The tensord module that stands for torch module `module` when
     unpickling ("torch.nn.modules.linear" -> "tensord.nn.modules.linear");
-    None for a module outside torch. tensord.run_as_torch maps names
-    with it too."""
+    None for a module outside torch. find_torch_global resolves a name
+    with it (for tensord.load and tensord.run_as_torch alike)."""
     if module == "torch" or module.startswith("torch."):
         return "tensord" + module[len("torch"):]
     return None
@@ -529,26 +529,37 @@ class _FullUnpickler(pickle.Unpickler):
             cls = _parameter_class()
             if cls is not None:
                 return cls
-        ours = torch_module_to_tensord(module)
-        if ours is None:
+        if torch_module_to_tensord(module) is None:
             return super().find_class(module, name)
-        import importlib
+        found = find_torch_global(module, name)
+        if found is None:
+            raise pickle.UnpicklingError(f"[load] the checkpoint refers to {module}.{name}, "
+                                         "which tensord does not have")
+        return found
 
-        # tensord's files are not torch's (BatchNorm2d is in normalization,
-        # not batchnorm): the public namespace (tensord.nn) is the fallback.
-        candidates = [_TENSORD_ALIASES.get((module, name), (ours, name))]
-        if ours.startswith("tensord.nn.modules."):
-            candidates.append(("tensord.nn", name))
-        for mod, attr in candidates:
-            try:
-                found: Any = importlib.import_module(mod)
-                for part in attr.split("."):
-                    found = getattr(found, part)
-                return found
-            except (ImportError, AttributeError):
-                continue
-        raise pickle.UnpicklingError(f"[load] the checkpoint refers to {module}.{name}, "
-                                     "which tensord does not have")
+
+def find_torch_global(module: str, name: str) -> Any:
+    """tensord's object for torch's `module`.`name` (a class or function a
+    pickle names), or None when tensord has none. tensord's files are not
+    torch's (BatchNorm2d lives in normalization, not batchnorm), so a name
+    missing from the mapped module is looked up in tensord.nn too."""
+    import importlib
+
+    ours = torch_module_to_tensord(module)
+    if ours is None:
+        return None
+    candidates = [_TENSORD_ALIASES.get((module, name), (ours, name))]
+    if ours.startswith("tensord.nn.modules."):
+        candidates.append(("tensord.nn", name))
+    for mod, attr in candidates:
+        try:
+            found: Any = importlib.import_module(mod)
+            for part in attr.split("."):
+                found = getattr(found, part)
+            return found
+        except (ImportError, AttributeError):
+            continue
+    return None
 
 
 def _daemon_devices() -> list[str]:

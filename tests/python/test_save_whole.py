@@ -193,6 +193,13 @@ def test_torch_module_names_map_to_tensords():
         "tensord.nn.modules.linear"
     assert serialization.torch_module_to_tensord("torchvision.models") is None
     assert serialization.torch_module_to_tensord("numpy") is None
+    assert serialization.find_torch_global("torch.nn.modules.batchnorm", "BatchNorm2d") is \
+        nn.BatchNorm2d
+    assert serialization.find_torch_global("torch.nn.modules.linear",
+                                           "NonDynamicallyQuantizableLinear") is nn.Linear
+    assert serialization.find_torch_global("torch", "float16") is td.float16
+    assert serialization.find_torch_global("torch.nn.modules.linear", "NoSuchLayer") is None
+    assert serialization.find_torch_global("numpy", "ndarray") is None
 
 
 def test_a_name_tensord_lacks_is_a_clear_error(tmp_path):
