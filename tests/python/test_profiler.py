@@ -136,6 +136,14 @@ def test_profiles_do_not_nest_and_results_need_a_finished_profile():
     assert prof.key_averages() is not None
 
 
+def test_torch_profiler_takes_activities_first_and_a_trace_handler():
+    seen = []
+    with td.profiler.profile([td.profiler.ProfilerActivity.CPU],
+                             on_trace_ready=seen.append) as prof:
+        td.ones(2).exp()
+    assert seen == [prof] and _rows(prof)["aten::exp"].count == 1
+
+
 def test_disabled_profile_records_nothing():
     with td.autograd.profiler.profile(enabled=False) as prof:
         td.ones(2).exp()
