@@ -81,7 +81,8 @@ def test_invalid_weights_raise_torchs_errors(ref, probs, n, replacement, generat
 def test_integer_weights_and_a_wrong_generator_are_refused(ref):
     for g in (None, td.Generator()):
         got = _err(lambda: td.multinomial(td.tensor([1, 2]), 1, generator=g))
-        assert "multinomial only supports floating-point dtypes for input, got: Long" in str(got.value)
+        assert "multinomial only supports floating-point dtypes for input, got: Long" in \
+            str(got.value)
     _err(lambda: ref.multinomial(ref.tensor([1, 2]), 1))
     with pytest.raises(TypeError, match="argument 'generator' must be torch.Generator"):
         td.multinomial(td.tensor([0.5, 0.5]), 1, generator=3)

@@ -98,6 +98,8 @@ def test_table_has_torchs_columns_and_sorts():
     assert re.match(r"Self CPU time total: [\d.]+(us|ms|s)$", lines[-1])
     assert float(lines[-1].split()[-1].rstrip("ums")) > 0 and selfs[0] >= selfs[1]
     assert re.search(r"\d+\.\d\d%", body[0])
+    # Scripts written for a GPU sort by CUDA time; tensord has none to show.
+    assert "aten::matmul" in prof.key_averages().table(sort_by="cuda_time_total")
 
 
 def test_record_shapes_groups_by_input_shape():

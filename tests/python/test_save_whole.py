@@ -100,8 +100,10 @@ TORCH_SAVED = [
 ]
 
 
-@pytest.mark.parametrize("case", TORCH_SAVED, ids=["cnn", "lstm", "gru", "transformer", "embedding"])
-def test_a_module_saved_whole_by_torch_loads_in_tensord_with_weights_only_false(ref, tmp_path, case):
+@pytest.mark.parametrize("case", TORCH_SAVED,
+                         ids=["cnn", "lstm", "gru", "transformer", "embedding"])
+def test_a_module_saved_whole_by_torch_loads_in_tensord_with_weights_only_false(ref, tmp_path,
+                                                                                case):
     build, x = case
     theirs = build(ref.nn)
     theirs.eval()

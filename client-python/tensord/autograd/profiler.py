@@ -49,7 +49,16 @@ def _event_name(op: str, is_range: bool) -> str:
     return ("tensord::" if op.startswith("_") else "aten::") + op
 
 
-class FunctionEvent:
+class _NoDeviceColumns:
+    """torch's CUDA and memory figures, which tensord does not measure: zero,
+    so scripts that sort by them (sort_by="cuda_time_total") still run."""
+    cuda_time_total = self_cuda_time_total = cuda_time = 0.0
+    cpu_memory_usage = self_cpu_memory_usage = cuda_memory_usage = self_cuda_memory_usage = 0
+    is_async = False
+    node_id = -1
+
+
+class FunctionEvent(_NoDeviceColumns):
     """One timed op or record_function range (times in microseconds)."""
 
     def __init__(self, id: int, name: str, start_us: float, cpu_time_total: float,
@@ -82,7 +91,7 @@ class FunctionEvent:
                 f"input_shapes={self.input_shapes}>")
 
 
-class FunctionEventAvg:
+class FunctionEventAvg(_NoDeviceColumns):
     """The events of one key (and input shapes, when grouped by them)."""
 
     def __init__(self, key: str, input_shapes: Any = None) -> None:
