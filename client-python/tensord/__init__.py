@@ -81,7 +81,11 @@ def manual_seed(seed: int) -> None:  # type: ignore[valid-type]
 
 
 from ._generator import Generator  # noqa: E402,F401  (client-side RNG for samplers)
+from . import _generator  # noqa: E402
+
+_generator.install(Tensor, globals())  # multinomial(generator=)
 from . import utils  # noqa: E402,F401  (tensord.utils.data)
 from . import nn, optim  # noqa: E402,F401  (torch.nn / torch.optim after `import torch`)
 from . import cuda  # noqa: E402,F401  (torch.cuda: the daemon's GPUs)
 from . import backends, testing  # noqa: E402,F401  (torch.backends, torch.testing.assert_close)
+from . import distributions, profiler  # noqa: E402,F401  (torch.distributions, torch.profiler)

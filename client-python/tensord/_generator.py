@@ -106,10 +106,16 @@ class Generator:
             raise RuntimeError(
                 "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
             )
-        if (weights < 0).any() or not np.isfinite(weights).all():
+        # torch 1.13's two kernels word their checks differently.
+        if not replacement and ((weights < 0).any() or not np.isfinite(weights).all()):
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if replacement and not (weights >= 0).all():  # NaN fails >= 0 too
             raise RuntimeError(
                 "invalid multinomial distribution (encountering probability entry < 0)"
             )
+        if replacement and np.isinf(weights).any():
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry = infinity or NaN)")
         total = weights.sum()
         if total <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
@@ -122,6 +128,49 @@ class Generator:
             keys = self._rng.exponential(size=n) / weights
         order = np.lexsort((self._rng.random(n), keys))
         return order[:num_samples].tolist()
+
+
+def multinomial(input: Any, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None, out: Any = None) -> Any:
+    """torch.multinomial. Without a generator the daemon draws from the
+    session's generator; with one, the rows are fetched and drawn here from
+    that generator (one round trip), so a seeded generator repeats its draws."""
+    import tensord
+    if out is not None:
+        raise TypeError("tensord.multinomial: out= is not supported")
+    if generator is None:
+        return tensord._C.call("multinomial", (input, num_samples, replacement))
+    if not isinstance(generator, Generator):
+        raise TypeError(f"multinomial(): argument 'generator' must be torch.Generator, "
+                        f"not {type(generator).__name__}")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("multinomial only supports floating-point dtypes for input, got: "
+                           + {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                              "uint8": "Byte", "bool": "Bool"}.get(input.dtype._name,
+                                                                  input.dtype._name))
+    if input.dim() not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    n_categories = input.shape[-1]
+    if not replacement and num_samples > n_categories:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    rows = np.asarray(input.detach().to(tensord.float64).numpy()).reshape(-1, n_categories)
+    picks = np.array([generator._multinomial(r, num_samples, replacement) for r in rows],
+                     dtype=np.int64).reshape(tuple(input.shape[:-1]) + (num_samples,))
+    return tensord.from_numpy(picks).to(input.device)
+
+
+def _multinomial_method(self: Any, num_samples: int, replacement: bool = False, *,
+                        generator: Generator | None = None) -> Any:
+    return multinomial(self, num_samples, replacement, generator=generator)
+
+
+def install(tensor_cls: Any, namespace: dict[str, Any]) -> None:
+    """torch.multinomial / Tensor.multinomial with generator= honoured."""
+    namespace["multinomial"] = multinomial
+    tensor_cls.multinomial = _multinomial_method
 
 
 def seed_from(generator: Generator | None) -> Generator:

@@ -13,6 +13,15 @@ stride, requires_grad, OrderedDict()); a storage as the persistent id
 ('storage', torch.<Kind>Storage, key, location, numel). Views of one daemon
 storage share one record, and load as views of one uploaded storage again.
 The unpickler never imports torch: torch's names map to tensord's.
+
+Whole objects (torch.save(model)) pickle as usual, except that the
+tensord.nn classes whose attributes are torch's (_TORCH_CLASS_MODULES) are
+written under torch's names (tensord's Linear as
+torch.nn.modules.linear.Linear), so PyTorch loads such a file as its own
+modules; tensord.load(weights_only=False) maps every torch.* name back to
+tensord's (find_torch_global). Other tensord classes keep tensord's
+names; the program's own classes keep theirs and must be importable where
+the file is loaded, as with torch.
 """
 from __future__ import annotations
 
@@ -187,6 +196,14 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined,misc]
 
     dispatch[_Global] = save_global_ref
     dispatch[_dtype.dtype] = save_dtype
+
+    def save_global(self, obj: Any, name: Any = None) -> None:
+        torch_module = _torch_module_of(obj)
+        if torch_module is None:
+            super().save_global(obj, name)
+            return
+        self.write(pickle.GLOBAL + f"{torch_module}\n{obj.__qualname__}\n".encode("utf-8"))
+        self.memoize(obj)
 
     def persistent_id(self, obj: Any) -> Any:
         if type(obj) is _StorageRecord:
@@ -433,6 +450,53 @@ def _unsupported_storage(module: str, name: str) -> None:
         raise RuntimeError(f"[load] the checkpoint holds a torch.{name}; tensord has no such dtype")
 
 
+# tensord.nn classes that hold exactly torch 1.13's attributes, by where
+# torch defines them: saved under torch's name, PyTorch loads them as its own
+# (tests/python/test_save_whole.py loads each in torch and runs it). Other
+# tensord classes keep tensord's names.
+_TORCH_CLASS_MODULES = {
+    **dict.fromkeys(("Sequential", "ModuleList", "ModuleDict"), "torch.nn.modules.container"),
+    **dict.fromkeys(("Linear", "Identity"), "torch.nn.modules.linear"),
+    "Flatten": "torch.nn.modules.flatten",
+    **dict.fromkeys(("Conv1d", "Conv2d", "Conv3d"), "torch.nn.modules.conv"),
+    **dict.fromkeys(("BatchNorm1d", "BatchNorm2d", "BatchNorm3d"), "torch.nn.modules.batchnorm"),
+    **dict.fromkeys(("LayerNorm", "GroupNorm"), "torch.nn.modules.normalization"),
+    "Embedding": "torch.nn.modules.sparse",
+    "Dropout": "torch.nn.modules.dropout",
+    **dict.fromkeys(("ReLU", "Tanh", "Sigmoid", "GELU", "LeakyReLU", "ELU", "SiLU", "Softplus",
+                     "Softmax", "LogSoftmax"), "torch.nn.modules.activation"),
+    **dict.fromkeys(("MaxPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"),
+                    "torch.nn.modules.pooling"),
+    **dict.fromkeys(("MSELoss", "CrossEntropyLoss"), "torch.nn.modules.loss"),
+}
+
+
+def _torch_module_of(cls: Any) -> str | None:
+    """torch's module for a tensord.nn class saved under torch's name."""
+    name = getattr(cls, "__qualname__", "")
+    torch_module = _TORCH_CLASS_MODULES.get(name)
+    if torch_module is None or not getattr(cls, "__module__", "").startswith("tensord.nn."):
+        return None
+    from . import nn  # type: ignore[attr-defined]
+    return torch_module if getattr(nn, name, None) is cls else None
+
+
+# torch's classes that tensord has under another name.
+_TENSORD_ALIASES = {
+    ("torch.nn.modules.linear", "NonDynamicallyQuantizableLinear"): ("tensord.nn", "Linear"),
+}
+
+
+def torch_module_to_tensord(module: str) -> str | None:
+    """The tensord module that stands for torch module `module` when
+    unpickling ("torch.nn.modules.linear" -> "tensord.nn.modules.linear");
+    None for a module outside torch. find_torch_global resolves a name
+    with it (for tensord.load and tensord.run_as_torch alike)."""
+    if module == "torch" or module.startswith("torch."):
+        return "tensord" + module[len("torch"):]
+    return None
+
+
 class _WeightsUnpickler(pickle.Unpickler):
     """weights_only=True: only the names in _TORCH_NAMES may be loaded.
 
@@ -465,14 +529,37 @@ class _FullUnpickler(pickle.Unpickler):
             cls = _parameter_class()
             if cls is not None:
                 return cls
-        if module == "torch" or module.startswith("torch."):
-            import tensord
-
-            if module == "torch" and hasattr(tensord, name):
-                return getattr(tensord, name)
+        if torch_module_to_tensord(module) is None:
+            return super().find_class(module, name)
+        found = find_torch_global(module, name)
+        if found is None:
             raise pickle.UnpicklingError(f"[load] the checkpoint refers to {module}.{name}, "
                                          "which tensord does not have")
-        return super().find_class(module, name)
+        return found
+
+
+def find_torch_global(module: str, name: str) -> Any:
+    """tensord's object for torch's `module`.`name` (a class or function a
+    pickle names), or None when tensord has none. tensord's files are not
+    torch's (BatchNorm2d lives in normalization, not batchnorm), so a name
+    missing from the mapped module is looked up in tensord.nn too."""
+    import importlib
+
+    ours = torch_module_to_tensord(module)
+    if ours is None:
+        return None
+    candidates = [_TENSORD_ALIASES.get((module, name), (ours, name))]
+    if ours.startswith("tensord.nn.modules."):
+        candidates.append(("tensord.nn", name))
+    for mod, attr in candidates:
+        try:
+            found: Any = importlib.import_module(mod)
+            for part in attr.split("."):
+                found = getattr(found, part)
+            return found
+        except (ImportError, AttributeError):
+            continue
+    return None
 
 
 def _daemon_devices() -> list[str]:

@@ -200,8 +200,17 @@ void MultinomialKernel(KernelContext& ctx) {
     double sum = 0;
     for (int64_t j = 0; j < cats; ++j) {
       const double v = pp[r * cats + j];
-      TD_CHECK(std::isfinite(v) && v >= 0, kRuntime,
-               "[multinomial] probability tensor contains either `inf`, `nan` or element < 0");
+      // torch 1.13's with-replacement kernel words its checks differently.
+      if (replacement) {
+        TD_CHECK(v >= 0, kRuntime,  // NaN fails this too, as in torch
+                 "[multinomial] invalid multinomial distribution "
+                 "(encountering probability entry < 0)");
+        TD_CHECK(std::isfinite(v), kRuntime, "[multinomial] invalid multinomial distribution "
+                 "(encountering probability entry = infinity or NaN)");
+      } else {
+        TD_CHECK(std::isfinite(v) && v >= 0, kRuntime,
+                 "[multinomial] probability tensor contains either `inf`, `nan` or element < 0");
+      }
       sum += v;
     }
     TD_CHECK(sum > 0, kRuntime, "[multinomial] invalid multinomial distribution (sum of probabilities <= 0)");

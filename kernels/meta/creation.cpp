@@ -122,4 +122,11 @@ void eye(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>& outs) 
 // Ops run for their effect on the session (manual_seed).
 void no_result(const OpSchema&, const OpArgs&, std::vector<TensorMeta>&) {}
 
+// The profiler's report: bytes whose count only the daemon knows.
+void profile_report(const OpSchema&, const OpArgs&, std::vector<TensorMeta>& outs) {
+  TensorMeta m = TensorMeta::Contiguous(DType::kUInt8, Device{}, {0});
+  m.dynamic_shape = true;
+  outs.push_back(std::move(m));
+}
+
 }  // namespace tensord::rules

@@ -12,6 +12,7 @@
 #include "scheduler/autograd/formula_api.h"
 #include "scheduler/autograd/node.h"
 #include "scheduler/autograd/optim_ops.h"
+#include "scheduler/autograd/profiler_ops.h"
 
 namespace tensord::autograd {
 namespace {
@@ -164,6 +165,7 @@ void RegisterAutogradKernels() {
       {"_register_hook", RegisterHookKernel}, {"_remove_hook", RemoveHookKernel},
   };
   RegisterOptimKernels();
+  RegisterProfilerKernels();
   for (const auto& [name, k] : kernels) {
     r.Register(name, Device::Kind::kCPU, k);
   }

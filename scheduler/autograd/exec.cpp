@@ -6,6 +6,7 @@
 #include "kernels/device_backend.h"
 #include "scheduler/autograd/formula_api.h"
 #include "scheduler/autograd/node.h"
+#include "scheduler/autograd/profiler_ops.h"
 #include "scheduler/autograd/views.h"
 
 namespace tensord::autograd {
@@ -117,6 +118,7 @@ std::vector<Tensor> Execute(const OpSchema& op, const OpArgs& args,
                             const std::vector<const Tensor*>& inputs,
                             std::vector<TensorMeta> metas) {
   ExecContext& ec = CurrentExecContext();
+  ProfileScope profile(ec.profiler, op, args);
   // The op runs where its tensors are (for factories: its result).
   Device device;
   if (!args.metas.empty()) {

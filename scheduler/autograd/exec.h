@@ -33,6 +33,8 @@ struct HandleSink {
   }
 };
 
+class OpProfiler;  // profiler_ops.h
+
 // What ops run with on this thread (a session's executor thread).
 struct ExecContext {
   Generator* generator = nullptr;
@@ -48,6 +50,8 @@ struct ExecContext {
   // slow-op log); 0: kernels are not timed.
   double slow_kernel_ms = 0;
   std::function<void(const OpSchema& op, const Device& device, double ms)> on_slow_kernel;
+  // Set while the session profiles (torch.profiler): every op is timed.
+  std::shared_ptr<OpProfiler> profiler;
 };
 
 // The context of ops run on this thread; set by ScopedExecContext.

@@ -5,3 +5,4 @@ from .._autograd import (  # noqa: F401
 )
 from .._autograd import Node as _Node  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
+from . import profiler  # noqa: E402,F401  (torch.autograd.profiler)

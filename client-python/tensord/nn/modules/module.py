@@ -424,6 +424,12 @@ class Module:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        # A module pickled by torch 1.13 lacks the hook tables it has no use
+        # for (_backward_pre_hooks); fill in whatever __init__ would have set.
+        if any(k not in state for k in _MODULE_ATTRS):
+            fresh = Module()
+            for k in _MODULE_ATTRS:
+                self.__dict__.setdefault(k, fresh.__dict__[k])
 
     # ---- state_dict ----
 
@@ -656,3 +662,6 @@ class Module:
             else:
                 main_str += "\n  " + "\n  ".join(lines) + "\n"
         return main_str + ")"
+
+
+_MODULE_ATTRS = tuple(Module().__dict__)  # what Module.__init__ sets
