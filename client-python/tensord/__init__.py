@@ -75,13 +75,10 @@ def numel(t: Tensor) -> int:  # type: ignore[valid-type]
     return t.numel()
 
 
-def manual_seed(seed: int) -> None:  # type: ignore[valid-type]
-    """Seeds the session's generator on the daemon."""
-    _C.call("manual_seed", (seed,))
-
-
 from ._generator import Generator  # noqa: E402,F401  (client-side RNG for samplers)
 from . import utils  # noqa: E402,F401  (tensord.utils.data)
 from . import nn, optim  # noqa: E402,F401  (torch.nn / torch.optim after `import torch`)
 from . import cuda  # noqa: E402,F401  (torch.cuda: the daemon's GPUs)
 from . import backends, testing  # noqa: E402,F401  (torch.backends, torch.testing.assert_close)
+from . import random  # noqa: E402  (torch.random: the session generator)
+from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,F401
