@@ -82,3 +82,9 @@ from . import cuda  # noqa: E402,F401  (torch.cuda: the daemon's GPUs)
 from . import backends, testing  # noqa: E402,F401  (torch.backends, torch.testing.assert_close)
 from . import random  # noqa: E402  (torch.random: the session generator)
 from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,F401
+from ._threads import (  # noqa: E402,F401  (advisory on a shared daemon)
+    get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads,
+)
+from . import _layout  # noqa: E402
+
+_layout.install(Tensor, globals())  # torch.strided, Tensor.layout/is_sparse/is_quantized/is_meta
