@@ -88,3 +88,4 @@ from ._threads import (  # noqa: E402,F401  (advisory on a shared daemon)
 from . import _layout  # noqa: E402
 
 _layout.install(Tensor, globals())  # torch.strided, Tensor.layout/is_sparse/is_quantized/is_meta
+from .utils import checkpoint as _checkpoint  # noqa: E402,F401  (torch.utils.checkpoint)
