@@ -88,4 +88,8 @@ from ._threads import (  # noqa: E402,F401  (advisory on a shared daemon)
 from . import _layout  # noqa: E402
 
 _layout.install(Tensor, globals())  # torch.strided, Tensor.layout/is_sparse/is_quantized/is_meta
+from . import _pickle  # noqa: E402
+
+_pickle.install(Tensor)  # pickle carries a tensor's values
+from . import multiprocessing  # noqa: E402,F401  (torch.multiprocessing)
 from .utils import checkpoint as _checkpoint  # noqa: E402,F401  (torch.utils.checkpoint)
