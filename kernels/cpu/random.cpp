@@ -82,9 +82,8 @@ void GetRngStateKernel(KernelContext& ctx) {
   std::vector<uint64_t> words = {kRngStateTag, ctx.generator->initial_seed};
   std::istringstream in(text.str());
   for (uint64_t w; in >> w;) words.push_back(w);
-  TD_CHECK(static_cast<int64_t>(words.size()) == kRngStateWords, kInternal,
-           "[get_rng_state] the engine's state has ", words.size() - 2, " words, expected ",
-           kRngStateWords - 2);
+  TD_ASSERT(static_cast<int64_t>(words.size()) == kRngStateWords, "[get_rng_state] the engine's ",
+            "state has ", words.size() - 2, " words, expected ", kRngStateWords - 2);
   Tensor& out = ctx.output(0);
   std::memcpy(out.data<uint8_t>(), words.data(), kRngStateBytes);
 }
@@ -94,17 +93,18 @@ void SetRngStateKernel(KernelContext& ctx) {
   TD_CHECK(state.dtype() == DType::kUInt8 && state.meta.device.is_cpu(), kType,
            "[set_rng_state] expected a CPU torch.uint8 tensor, got ", TorchTypeName(state.dtype()),
            " on ", state.meta.device.str());
-  TD_CHECK(state.numel() == kRngStateBytes, kRuntime,
-           "[set_rng_state] Expected either a ByteTensor of ", kRngStateBytes,
-           " bytes (from tensord.get_rng_state()), but found the input RNG state size to be ",
-           state.numel());
-  Tensor bytes = state.is_contiguous() ? state : ctx.NewTensor(TensorMeta::Contiguous(
-                                                     DType::kUInt8, state.meta.device, state.sizes()));
-  if (bytes.storage != state.storage) CopyInto(bytes, state);
+  TD_CHECK(state.numel() == kRngStateBytes, kRuntime, "[set_rng_state] expected a state of ",
+           kRngStateBytes, " bytes (from get_rng_state()), but found the input RNG state size ",
+           "to be ", state.numel());
+  Tensor bytes = state;
+  if (!state.is_contiguous()) {
+    bytes = ctx.NewTensor(TensorMeta::Contiguous(DType::kUInt8, state.meta.device, state.sizes()));
+    CopyInto(bytes, state);
+  }
   std::vector<uint64_t> words(kRngStateWords);
   std::memcpy(words.data(), bytes.data<uint8_t>(), kRngStateBytes);
-  TD_CHECK(words[0] == kRngStateTag, kRuntime,
-           "[set_rng_state] the state was not made by tensord.get_rng_state() (its format tag differs)");
+  TD_CHECK(words[0] == kRngStateTag, kRuntime, "[set_rng_state] the state was not made by ",
+           "tensord.get_rng_state() (its format tag differs)");
   TD_CHECK(words.back() <= 312, kRuntime, "[set_rng_state] invalid generator position ",
            words.back(), " (expected 0 to 312)");
   std::ostringstream text;
