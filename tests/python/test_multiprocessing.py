@@ -17,7 +17,7 @@ import tensord.multiprocessing as mp
 def square_into_queue(rank, queue, base):
     # Runs in a spawned child: a fresh tensord client of the parent's daemon.
     t = base * (rank + 1)
-    queue.put((rank, t * t, td.daemon_info()["session_id"]))
+    queue.put((rank, t * t, td.daemon_info()["session_id"], os.environ.get("TENSORD_ADDR")))
 
 
 def raise_in_child(rank):
@@ -36,17 +36,18 @@ def use_tensord(queue):
         queue.put((type(e).__name__, str(e)))
 
 
-def test_spawn_sends_tensors_both_ways_by_value():
+def test_spawn_sends_tensors_both_ways_by_value(daemon):
     ctx = mp.get_context("spawn")
     queue = ctx.SimpleQueue()
     base = td.tensor([1.0, 2.0, 3.0])
     mp.spawn(square_into_queue, args=(queue, base), nprocs=2)
     results = sorted(queue.get() for _ in range(2))
     own_session = td.daemon_info()["session_id"]
-    for rank, t, session in results:
+    for rank, t, session, address in results:
         assert isinstance(t, td.Tensor) and t.dtype is td.float32
         np.testing.assert_array_equal(t.numpy(), (np.array([1.0, 2.0, 3.0]) * (rank + 1)) ** 2)
-        assert session != own_session  # the child had its own session, on our daemon
+        assert address == daemon.address  # the child joined our daemon
+        assert session != own_session  # with a session of its own
     assert results[0][2] != results[1][2]
 
 
