@@ -14,8 +14,13 @@ namespace tensord {
 
 // A session's random source; manual_seed re-seeds it.
 struct Generator {
-  std::mt19937_64 engine{0x5eed};
-  void Seed(uint64_t s) { engine.seed(s); }
+  static constexpr uint64_t kDefaultSeed = 0x5eed;
+  std::mt19937_64 engine{kDefaultSeed};
+  uint64_t initial_seed = kDefaultSeed;  // torch.initial_seed(): the last seed given
+  void Seed(uint64_t s) {
+    engine.seed(s);
+    initial_seed = s;
+  }
 };
 
 struct KernelContext {

@@ -11,6 +11,8 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -56,7 +58,31 @@ void RetireCore() {
   core->Close();
 }
 
+// A child made by fork() inherits the parent's connection without its
+// threads, and shares its socket: using it would wedge the child and corrupt
+// the parent's stream (and gRPC may not run again after fork). So the child
+// drops the connection and refuses tensord calls, as torch refuses CUDA in a
+// forked child. The dropped core is leaked on purpose: its destructor would
+// join threads that do not exist in the child.
+bool g_forked_from_connected = false;
+
+void AfterForkInChild() {
+  if (!g.core) return;
+  new std::shared_ptr<Core>(std::move(g.core));
+  g_forked_from_connected = true;
+}
+
+void CheckNotForked() {
+  if (!g_forked_from_connected) return;
+  throw OpError(ErrorKind::kRuntime,
+                "[tensord] this process was forked from one connected to a tensord daemon, and a "
+                "forked child cannot use its parent's connection. To use tensord with "
+                "multiprocessing, use the 'spawn' or 'forkserver' start method "
+                "(torch.multiprocessing.spawn and get_context('spawn') do)");
+}
+
 std::shared_ptr<Core>& CurrentCore() {
+  CheckNotForked();
   if (!g.core) {
     // Ask the package to connect (env, embedded daemon): done in Python.
     nb::module_::import_("tensord._connection").attr("ensure_connected")();
@@ -458,6 +484,7 @@ void RunCallback(client::CallbackRequest req) {
 }
 
 nb::object Fetch(PyTensor& t) {
+  CheckNotForked();
   client::FetchedTensor f;
   {
     nb::gil_scoped_release unlocked;  // other Python threads run while we wait
@@ -489,6 +516,7 @@ nb::object Fetch(PyTensor& t) {
 }  // namespace
 
 NB_MODULE(_C, m) {
+  pthread_atfork(nullptr, nullptr, &AfterForkInChild);
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);
@@ -532,6 +560,7 @@ NB_MODULE(_C, m) {
       .def_prop_ro("_storage_id", [](PyTensor& t) { return t.impl->storage_id(); })
       .def("_fetch", &Fetch)
       .def("_daemon_meta", [](PyTensor& t) {
+        CheckNotForked();
         TensorMeta m;
         {
           nb::gil_scoped_release unlocked;
@@ -566,10 +595,12 @@ NB_MODULE(_C, m) {
         t.impl->custom_grad_fn_name = name;
       })
       .def("_is_none", [](PyTensor& t) {
+        CheckNotForked();
         nb::gil_scoped_release unlocked;
         return t.impl->is_none();
       })
       .def("_grad", [](PyTensor& t) -> nb::object {
+        CheckNotForked();
         client::TensorImpl& impl = *t.impl;
         const auto& core = impl.core();
         if (impl.grad_cache_epoch != core->grad_epoch() ||
@@ -652,6 +683,7 @@ NB_MODULE(_C, m) {
   m.def("connect", [](const std::string& address, const std::string& token, bool tls,
                       const std::string& tls_ca, const std::string& tls_cert,
                       const std::string& tls_key, const std::string& tls_server_name) {
+    CheckNotForked();
     client::ConnectOptions o;
     o.client_name = "tensord-python";
     o.token = token;

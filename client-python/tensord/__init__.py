@@ -75,11 +75,6 @@ def numel(t: Tensor) -> int:  # type: ignore[valid-type]
     return t.numel()
 
 
-def manual_seed(seed: int) -> None:  # type: ignore[valid-type]
-    """Seeds the session's generator on the daemon."""
-    _C.call("manual_seed", (seed,))
-
-
 from ._generator import Generator  # noqa: E402,F401  (client-side RNG for samplers)
 from . import _generator  # noqa: E402
 
@@ -89,3 +84,16 @@ from . import nn, optim  # noqa: E402,F401  (torch.nn / torch.optim after `impor
 from . import cuda  # noqa: E402,F401  (torch.cuda: the daemon's GPUs)
 from . import backends, testing  # noqa: E402,F401  (torch.backends, torch.testing.assert_close)
 from . import distributions, profiler  # noqa: E402,F401  (torch.distributions, torch.profiler)
+from . import random  # noqa: E402  (torch.random: the session generator)
+from .random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,F401
+from ._threads import (  # noqa: E402,F401  (advisory on a shared daemon)
+    get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads,
+)
+from . import _layout  # noqa: E402
+
+_layout.install(Tensor, globals())  # torch.strided, Tensor.layout/is_sparse/is_quantized/is_meta
+from . import _pickle  # noqa: E402
+
+_pickle.install(Tensor)  # pickle carries a tensor's values
+from . import multiprocessing  # noqa: E402,F401  (torch.multiprocessing)
+from .utils import checkpoint as _checkpoint  # noqa: E402,F401  (torch.utils.checkpoint)

@@ -136,8 +136,9 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: Optional[bool
     if retain_graph is None:
         retain_graph = create_graph
     inputs = [] if inputs is None else list(_as_tuple(inputs))
-    _C.call("_backward", (list(tensors), grads, inputs, bool(retain_graph), bool(create_graph)))
-    if _functions or _hooks:
+    _C.call("_backward", (list(tensors), grads, inputs, bool(retain_graph), bool(create_graph),
+                          _anomaly_checks_nan()))
+    if _functions or _hooks or _anomaly["enabled"]:
         # Python code runs during this backward: wait for it here, so hooks
         # have run and their exceptions raise when backward() returns.
         _C.synchronize()
@@ -161,8 +162,9 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: Opti
     if retain_graph is None:
         retain_graph = create_graph
     res = _C.call("_autograd_grad", (list(outputs), grads, list(inputs), bool(retain_graph),
-                                     bool(create_graph), bool(allow_unused)))
-    if _functions or _hooks:
+                                     bool(create_graph), bool(allow_unused),
+                                     _anomaly_checks_nan()))
+    if _functions or _hooks or _anomaly["enabled"]:
         _C.synchronize()
     out = []
     for r in res:
@@ -259,6 +261,33 @@ def is_inference_mode_enabled() -> bool:
     return _inference_depth[0] > 0
 
 
+# ---- anomaly mode (torch.autograd.detect_anomaly) ----
+#
+# The daemon's engine checks each node's results for NaN when asked, naming
+# the node as torch does; a backward under anomaly mode then waits for the
+# daemon, so the error raises from backward() itself. Forward tracebacks of
+# the failing node are not recorded (docs/compatibility.md).
+
+_anomaly = {"enabled": False, "check_nan": True}
+
+
+def is_anomaly_enabled() -> bool:
+    return _anomaly["enabled"]
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    return _anomaly["check_nan"]
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    _anomaly["enabled"] = bool(enabled)
+    _anomaly["check_nan"] = bool(check_nan)
+
+
+def _anomaly_checks_nan() -> bool:
+    return _anomaly["enabled"] and _anomaly["check_nan"]
+
+
 def install(tensor_cls: Any, namespace: dict) -> None:
     tensor_cls.requires_grad = property(lambda self: self._requires_grad, _set_requires_grad)
     tensor_cls.is_leaf = property(lambda self: self._is_leaf)
@@ -272,7 +301,8 @@ def install(tensor_cls: Any, namespace: dict) -> None:
     _install_callbacks()
     tensor_cls.backward = _tensor_backward
     for name in ("no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
-                 "is_grad_enabled", "is_inference_mode_enabled"):
+                 "is_grad_enabled", "is_inference_mode_enabled", "is_anomaly_enabled",
+                 "is_anomaly_check_nan_enabled", "set_anomaly_enabled"):
         namespace[name] = globals()[name]
     namespace["detach"] = detach
 

@@ -121,6 +121,24 @@ def connect(address: str | None = None, *, token: str | None = None, tls: bool =
         address = os.environ.get("TENSORD_ADDR") or start_embedded()
     _C.connect(address, token or "", tls, os.fspath(tls_ca or ""), os.fspath(tls_cert or ""),
                os.fspath(tls_key or ""), tls_server_name or "")
+    _child_env.clear()
+    _child_env["TENSORD_ADDR"] = address
+    given = {"TENSORD_TOKEN": token, "TENSORD_TLS": "1" if tls else None, "TENSORD_TLS_CA": tls_ca,
+             "TENSORD_TLS_CERT": tls_cert, "TENSORD_TLS_KEY": tls_key,
+             "TENSORD_TLS_SERVER_NAME": tls_server_name}
+    _child_env.update({k: os.fspath(v) for k, v in given.items() if v})
+
+
+# What connect() was given, as the environment variables that say it: child
+# processes started by tensord.multiprocessing join the same daemon.
+_child_env: dict[str, str] = {}
+
+
+def child_environment() -> dict[str, str]:
+    """Environment variables that make a child process join this process's
+    daemon (connecting this process first, if it has not yet)."""
+    ensure_connected()
+    return dict(_child_env)
 
 
 def ensure_connected() -> None:

@@ -6,13 +6,17 @@
 // its values. The values are not torch's stream (only its semantics).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
+#include <sstream>
 #include <vector>
 
 #include "kernels/cpu/convert.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/kernel.h"
+#include "kernels/meta/rng_state.h"
+#include "kernels/meta/torch_names.h"
 
 namespace tensord {
 namespace {
@@ -68,6 +72,49 @@ Tensor AsDoubles(const KernelContext& ctx, const Tensor& t, const Shape& sizes) 
 
 void ManualSeedKernel(KernelContext& ctx) {
   ctx.generator->Seed(static_cast<uint64_t>(ctx.args.get_int(0)));
+}
+
+// The engine's state travels as its standard text form (libstdc++ writes the
+// 312 words, then the position), packed as words after the tag and the seed.
+void GetRngStateKernel(KernelContext& ctx) {
+  std::ostringstream text;
+  text << ctx.generator->engine;
+  std::vector<uint64_t> words = {kRngStateTag, ctx.generator->initial_seed};
+  std::istringstream in(text.str());
+  for (uint64_t w; in >> w;) words.push_back(w);
+  TD_ASSERT(static_cast<int64_t>(words.size()) == kRngStateWords, "[get_rng_state] the engine's ",
+            "state has ", words.size() - 2, " words, expected ", kRngStateWords - 2);
+  Tensor& out = ctx.output(0);
+  std::memcpy(out.data<uint8_t>(), words.data(), kRngStateBytes);
+}
+
+void SetRngStateKernel(KernelContext& ctx) {
+  const Tensor& state = ctx.tensor(0);
+  TD_CHECK(state.dtype() == DType::kUInt8 && state.meta.device.is_cpu(), kType,
+           "[set_rng_state] expected a CPU torch.uint8 tensor, got ", TorchTypeName(state.dtype()),
+           " on ", state.meta.device.str());
+  TD_CHECK(state.numel() == kRngStateBytes, kRuntime, "[set_rng_state] expected a state of ",
+           kRngStateBytes, " bytes (from get_rng_state()), but found the input RNG state size ",
+           "to be ", state.numel());
+  Tensor bytes = state;
+  if (!state.is_contiguous()) {
+    bytes = ctx.NewTensor(TensorMeta::Contiguous(DType::kUInt8, state.meta.device, state.sizes()));
+    CopyInto(bytes, state);
+  }
+  std::vector<uint64_t> words(kRngStateWords);
+  std::memcpy(words.data(), bytes.data<uint8_t>(), kRngStateBytes);
+  TD_CHECK(words[0] == kRngStateTag, kRuntime, "[set_rng_state] the state was not made by ",
+           "tensord.get_rng_state() (its format tag differs)");
+  TD_CHECK(words.back() <= 312, kRuntime, "[set_rng_state] invalid generator position ",
+           words.back(), " (expected 0 to 312)");
+  std::ostringstream text;
+  for (size_t i = 2; i < words.size(); ++i) text << words[i] << ' ';
+  std::istringstream in(text.str());
+  std::mt19937_64 engine;
+  in >> engine;
+  TD_CHECK(!in.fail(), kRuntime, "[set_rng_state] the state could not be read back");
+  ctx.generator->engine = engine;
+  ctx.generator->initial_seed = words[1];
 }
 
 void UniformFill(KernelContext& ctx, const Tensor& dst, double from, double to) {
@@ -252,6 +299,8 @@ void MultinomialKernel(KernelContext& ctx) {
 
 void RegisterRandomKernels(KernelRegistry& r) {
   r.Register("manual_seed", Device::Kind::kCPU, &ManualSeedKernel);
+  r.Register("_get_rng_state", Device::Kind::kCPU, &GetRngStateKernel);
+  r.Register("_set_rng_state", Device::Kind::kCPU, &SetRngStateKernel);
   r.Register("rand", Device::Kind::kCPU, &RandKernel);
   r.Register("randn", Device::Kind::kCPU, &RandnKernel);
   r.Register("randint", Device::Kind::kCPU, &RandintKernel);

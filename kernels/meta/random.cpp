@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/meta/rng_state.h"
 #include "kernels/meta/rule_util.h"
 #include "kernels/meta/torch_names.h"
 
@@ -217,6 +218,11 @@ void multinomial(const OpSchema& op, const OpArgs& args, std::vector<TensorMeta>
            "[multinomial] number of categories cannot exceed 2^24");
   Shape out = self.dim() == 1 ? Shape{n} : Shape{self.sizes[0], n};
   outs.push_back(TensorMeta::Contiguous(DType::kInt64, self.device, out));
+}
+
+// _get_rng_state(): the session generator's state, kRngStateBytes of uint8 on the CPU.
+void rng_state(const OpSchema&, const OpArgs&, std::vector<TensorMeta>& outs) {
+  outs.push_back(TensorMeta::Contiguous(DType::kUInt8, Device{}, {kRngStateBytes}));
 }
 
 }  // namespace tensord::rules

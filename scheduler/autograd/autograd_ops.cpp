@@ -62,6 +62,7 @@ void BackwardKernel(KernelContext& ctx) {
   req.inputs = List(ctx, 2);
   req.keep_graph = ctx.args.get_bool(3) || ctx.args.get_bool(4);
   req.create_graph = ctx.args.get_bool(4);
+  req.check_nan = ctx.args.get_bool(5);
   RunBackward(req);
 }
 
@@ -75,6 +76,7 @@ void AutogradGradKernel(KernelContext& ctx) {
   req.create_graph = ctx.args.get_bool(4);
   req.capture = true;
   req.allow_unused = ctx.args.get_bool(5);
+  req.check_nan = ctx.args.get_bool(6);
   std::vector<Tensor> grads = RunBackward(req);
   ctx.outputs.resize(grads.size());
   for (size_t i = 0; i < grads.size(); ++i) {

@@ -59,6 +59,19 @@ Tensor RunHooks(const AutogradMeta& m, Tensor g) {
   return g;
 }
 
+// Anomaly mode's NaN check, with torch's message: the node that produced a
+// NaN gradient names itself (the check reads each result back, hence opt-in).
+void CheckNoNan(const Node& n, const std::vector<Tensor>& outs) {
+  for (size_t s = 0; s < outs.size(); ++s) {
+    if (!outs[s].defined() || !IsFloating(outs[s].dtype())) continue;
+    Tensor g = Data(outs[s]);
+    if (!g.meta.device.is_cpu()) g = call("to_device", {g, Device{}});
+    Tensor has_nan = call("any", {call("isnan", {g})});
+    TD_CHECK(!*has_nan.data<bool>(), kRuntime, "Function '", n.name(),
+             "' returned nan values in its ", s, "th output.");
+  }
+}
+
 struct ReadyOrder {
   bool operator()(const Node* a, const Node* b) const { return a->sequence_nr < b->sequence_nr; }
 };
@@ -215,6 +228,7 @@ std::vector<Tensor> RunBackward(const BackwardRequest& req) {
     std::vector<Tensor> outs;
     if (run && any) {
       outs = n->Apply(std::move(grads));
+      if (req.check_nan) CheckNoNan(*n, outs);
       if (!req.keep_graph) n->ReleaseVariables();
     }
     for (size_t s = 0; s < n->next_edges.size(); ++s) {

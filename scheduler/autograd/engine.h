@@ -20,6 +20,8 @@ struct BackwardRequest {
   // autograd.grad: return the inputs' gradients instead of accumulating.
   bool capture = false;
   bool allow_unused = false;
+  // Anomaly mode (torch.autograd.detect_anomaly): a node returning NaN raises.
+  bool check_nan = false;
   std::string op = "backward";  // for messages
 };
 

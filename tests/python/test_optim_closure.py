@@ -54,6 +54,11 @@ OPTIMIZERS = {
     "Adagrad": {"lr": 0.1},
     "Adadelta": {"lr": 0.5},
     "LBFGS": {"lr": 0.5, "max_iter": 4},
+    "Adamax": {"lr": 0.01},
+    "NAdam": {"lr": 0.01},
+    "RAdam": {"lr": 0.01},
+    "ASGD": {"lr": 0.05},
+    "Rprop": {"lr": 0.01},
 }
 
 

@@ -4,5 +4,7 @@ from .._autograd import (  # noqa: F401
     set_grad_enabled,
 )
 from .._autograd import Node as _Node  # noqa: F401
+from . import anomaly_mode  # noqa: F401
+from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
 from . import profiler  # noqa: E402,F401  (torch.autograd.profiler)

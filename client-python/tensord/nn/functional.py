@@ -219,6 +219,25 @@ def log_softmax(input: Any, dim: Optional[int] = None, _stacklevel: int = 3, dty
     return _td().log_softmax(input, dim)
 
 
+def gumbel_softmax(logits: Any, tau: float = 1, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Any:
+    """Samples from the Gumbel-softmax distribution; `hard` returns one-hot
+    samples whose gradient is the soft sample's (straight through)."""
+    td = _td()
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.")
+    # -log(Exp(1)) ~ Gumbel(0, 1); Exp(1) drawn as -log(1 - U(0, 1)).
+    uniforms = td.rand(tuple(logits.shape), dtype=logits.dtype, device=logits.device)
+    exponentials = -td.log1p(-uniforms)
+    gumbels = (logits - exponentials.log()) / tau
+    y_soft = gumbels.softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = td.zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
 # ---- dropout ----
 
 def _check_p(p: float) -> None:
