@@ -30,6 +30,30 @@ def train_step(lib, model, opt, x, y):
     return loss
 
 
+def assert_params_match(ours, theirs):
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(to_numpy(p.detach()), q.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+def assert_state_dicts_match(sd_m, sd_t):
+    assert sd_m["param_groups"] == sd_t["param_groups"]
+    assert list(sd_m["state"]) == list(sd_t["state"])
+    for i, st in sd_t["state"].items():
+        assert list(sd_m["state"][i]) == list(st)
+        for k, v in st.items():
+            mine = sd_m["state"][i][k]
+            if v is None:
+                assert mine is None
+            elif isinstance(v, int):
+                assert mine == v
+            else:
+                assert mine.dtype._name == str(v.dtype).replace("torch.", ""), k
+                # 0-d float32 step counts and the like round at float32.
+                rtol = 1e-7 if str(v.dtype) == "torch.float32" else 1e-9
+                np.testing.assert_allclose(to_numpy(mine), v.numpy(), rtol=rtol, atol=1e-12,
+                                           err_msg=k)
+
+
 CASES = [
     ("SGD", {"lr": 0.1}),
     ("SGD", {"lr": 0.1, "momentum": 0.9}),
@@ -52,6 +76,21 @@ CASES = [
     ("Adadelta", {}),
     ("Adadelta", {"lr": 0.5, "rho": 0.8, "weight_decay": 0.1}),
     ("Adadelta", {"lr": 0.5, "maximize": True}),
+    # Adamax, NAdam, RAdam, ASGD and Rprop: plain Python over daemon ops
+    # (optim/_per_parameter.py); test_optim_more.py has their other tests.
+    ("Adamax", {}),
+    ("Adamax", {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.1}),
+    ("Adamax", {"lr": 0.01, "maximize": True, "eps": 1e-4}),
+    ("NAdam", {}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "momentum_decay": 0.01}),
+    ("RAdam", {}),  # rho_t passes 5 at step 6: both branches run
+    ("RAdam", {"lr": 0.01, "betas": (0.8, 0.9), "weight_decay": 0.1}),
+    ("ASGD", {}),
+    ("ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 5, "weight_decay": 0.1}),
+    ("ASGD", {"lr": 0.05, "t0": 3, "maximize": True}),
+    ("Rprop", {}),
+    ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)}),
+    ("Rprop", {"lr": 0.05, "maximize": True}),
 ]
 
 
@@ -71,22 +110,8 @@ def test_trajectory_matches_torch(ref, case):
         lm = train_step(td, ours, opt_m, xm, ym)
         lt = train_step(ref, theirs, opt_t, xt, yt)
         np.testing.assert_allclose(lm.item(), lt.item(), rtol=1e-9, atol=1e-12)
-    for p, q in zip(ours.parameters(), theirs.parameters()):
-        np.testing.assert_allclose(to_numpy(p.detach()), q.detach().numpy(), rtol=1e-9, atol=1e-12)
-    sd_m, sd_t = opt_m.state_dict(), opt_t.state_dict()
-    assert sd_m["param_groups"] == sd_t["param_groups"]
-    assert list(sd_m["state"]) == list(sd_t["state"])
-    for i, st in sd_t["state"].items():
-        assert list(sd_m["state"][i]) == list(st)
-        for k, v in st.items():
-            mine = sd_m["state"][i][k]
-            if v is None:
-                assert mine is None
-            elif isinstance(v, int):
-                assert mine == v
-            else:
-                assert mine.dtype._name == str(v.dtype).replace("torch.", "")
-                np.testing.assert_allclose(to_numpy(mine), v.numpy(), rtol=1e-9, atol=1e-12)
+    assert_params_match(ours, theirs)
+    assert_state_dicts_match(opt_m.state_dict(), opt_t.state_dict())
 
 
 @pytest.mark.parametrize("name,kwargs", [("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.01}),

@@ -1,6 +1,7 @@
-"""Adamax, NAdam, RAdam, ASGD and Rprop against torch 1.13: 20-step
-trajectories, state_dict layout and values, round trips that continue the
-trajectory, step(closure) and torch's argument checks."""
+"""Adamax, NAdam, RAdam, ASGD and Rprop against torch 1.13 (their 20-step
+trajectories and state_dicts are cases of test_optim.py): round trips that
+continue the trajectory, state saved by torch, step(closure) and torch's
+argument checks."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,65 +9,7 @@ import pytest
 
 import tensord as td
 import tensord.nn as nn
-from helpers import to_numpy
-from test_optim import X, Y, models, train_step
-
-CASES = [
-    ("Adamax", {}),
-    ("Adamax", {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.1}),
-    ("Adamax", {"lr": 0.01, "maximize": True, "eps": 1e-4}),
-    ("NAdam", {}),
-    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "momentum_decay": 0.01}),
-    ("RAdam", {}),  # rho_t passes 5 at step 6: both branches run
-    ("RAdam", {"lr": 0.01, "betas": (0.8, 0.9), "weight_decay": 0.1}),
-    ("ASGD", {}),
-    ("ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 5, "weight_decay": 0.1}),
-    ("ASGD", {"lr": 0.05, "t0": 3, "maximize": True}),
-    ("Rprop", {}),
-    ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)}),
-    ("Rprop", {"lr": 0.05, "maximize": True}),
-]
-
-
-def _id(case):
-    name, kw = case
-    return name + "-" + "-".join(f"{k}={v}" for k, v in kw.items())
-
-
-def assert_state_dicts_match(sd_m, sd_t):
-    assert sd_m["param_groups"] == sd_t["param_groups"]
-    assert list(sd_m["state"]) == list(sd_t["state"])
-    for i, st in sd_t["state"].items():
-        assert list(sd_m["state"][i]) == list(st)
-        for k, v in st.items():
-            mine = sd_m["state"][i][k]
-            if isinstance(v, int):
-                assert mine == v
-            else:
-                assert mine.dtype._name == str(v.dtype).replace("torch.", ""), k
-                np.testing.assert_allclose(to_numpy(mine), v.numpy(), rtol=1e-7, atol=1e-12,
-                                           err_msg=k)
-
-
-def assert_params_match(ours, theirs):
-    for p, q in zip(ours.parameters(), theirs.parameters()):
-        np.testing.assert_allclose(to_numpy(p.detach()), q.detach().numpy(), rtol=1e-9, atol=1e-12)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
-def test_trajectory_and_state_match_torch(ref, case):
-    name, kwargs = case
-    ours, theirs = models(ref)
-    opt_m = getattr(td.optim, name)(ours.parameters(), **kwargs)
-    opt_t = getattr(ref.optim, name)(theirs.parameters(), **kwargs)
-    xm, ym, xt, yt = td.tensor(X), td.tensor(Y), ref.tensor(X), ref.tensor(Y)
-    for _ in range(20):
-        lm = train_step(td, ours, opt_m, xm, ym)
-        lt = train_step(ref, theirs, opt_t, xt, yt)
-        np.testing.assert_allclose(lm.item(), lt.item(), rtol=1e-9, atol=1e-12)
-    assert_params_match(ours, theirs)
-    assert_state_dicts_match(opt_m.state_dict(), opt_t.state_dict())
-
+from test_optim import X, Y, assert_params_match, assert_state_dicts_match, models, train_step
 
 @pytest.mark.parametrize("name,kwargs", [("Adamax", {}), ("NAdam", {}), ("RAdam", {}),
                                          ("ASGD", {"t0": 3}), ("Rprop", {})])
