@@ -2,8 +2,8 @@
 # Builds the daemon and the C++ tests with AddressSanitizer and
 # UndefinedBehaviorSanitizer (TENSORD_SANITIZE=address,undefined) in
 # build-sanitize/ and runs every C++ test under them (ctest). Any report
-# fails the test that triggered it. scripts/test.sh runs this when
-# TENSORD_SANITIZE_TESTS=1.
+# fails the test that triggered it. scripts/test.sh runs this unless
+# TENSORD_SANITIZE_TESTS=0.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${TENSORD_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}
