@@ -23,6 +23,11 @@ else
 fi
 JOBS=${TENSORD_JOBS:-$(nproc)}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
+# This build has debug info (-g), and ccache then keys objects on the
+# working directory too: every fresh clone (CI) would miss the cache and
+# rebuild from cold. Without the directory in the key a clone hits; the
+# debug info then names the directory that first compiled the file.
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 
 missing=()
 for p in clang libclang-rt-14-dev; do

@@ -9,6 +9,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${TENSORD_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}
 JOBS=${TENSORD_JOBS:-$(nproc)}
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
+# This build has debug info (-g), and ccache then keys objects on the
+# working directory too: every fresh clone (CI) would miss the cache and
+# rebuild from cold. Without the directory in the key a clone hits; the
+# debug info then names the directory that first compiled the file.
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 
 start=$(date +%s)
 # -O1: sanitized code at -O3 builds much slower and reports no more.
