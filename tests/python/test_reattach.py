@@ -137,16 +137,21 @@ def test_backward_with_python_hooks_across_cuts(daemon, ref):
         import torch as ref
         x_np = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
 
-        class CutInBackward(tensord.autograd.Function):
-            @staticmethod
-            def forward(ctx, x):
-                ctx.save_for_backward(x)
-                return x * x
-            @staticmethod
-            def backward(ctx, g):
-                (x,) = ctx.saved_tensors
-                proxy.sever()                    # cut while the daemon waits for us
-                return g * 2 * x + 1
+        def square_function(lib, in_backward):
+            class Square(lib.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    ctx.save_for_backward(x)
+                    return x * x
+                @staticmethod
+                def backward(ctx, g):
+                    (x,) = ctx.saved_tensors
+                    in_backward()
+                    return g * 2 * x + 1
+            return Square
+
+        CutInBackward = square_function(tensord, proxy.sever)  # cut while the daemon waits for us
+        RefSquare = square_function(ref, lambda: None)
 
         def run(torch, fn):
             x = torch.tensor(x_np, requires_grad=True)
@@ -158,16 +163,6 @@ def test_backward_with_python_hooks_across_cuts(daemon, ref):
             z = fn(y).sum()
             z.backward()
             return x.grad.numpy()
-
-        class RefSquare(ref.autograd.Function):
-            @staticmethod
-            def forward(ctx, x):
-                ctx.save_for_backward(x)
-                return x * x
-            @staticmethod
-            def backward(ctx, g):
-                (x,) = ctx.saved_tensors
-                return g * 2 * x + 1
 
         expected = run(ref, RefSquare.apply)
         timer = sever_after(0.001)               # and maybe while the callback travels
